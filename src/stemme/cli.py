@@ -1,0 +1,209 @@
+"""The `stemme` command: a thin adapter over the same services as the web app."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from stemme import schema
+from stemme.config import Settings, load_settings
+from stemme.db import make_engine, make_session_factory, transaction
+from stemme.errors import StemmeError
+from stemme.identity import audit, service
+from stemme.identity.access import command_line_principal
+
+app = typer.Typer(help="stemme – innbyggerdialog for politiet.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+user_app = typer.Typer(help="Brukere og roller.", no_args_is_help=True)
+token_app = typer.Typer(help="Personlige API-nøkler.", no_args_is_help=True)
+audit_app = typer.Typer(help="Revisjonsloggen.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"stemme: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+def clear_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Known errors end the command with one line on stderr and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except StemmeError as exc:
+            raise fail(exc.render()) from None
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise fail(f"Får ikke kontakt med databasen: {reason}") from None
+
+    return wrapper
+
+
+@contextmanager
+def unit_of_work(settings: Settings | None = None) -> Iterator[Session]:
+    settings = settings or load_settings()
+    engine = make_engine(settings.url)
+    try:
+        schema.require_current(engine)
+        with transaction(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+# --- database and server ---------------------------------------------------------------
+
+
+@app.command()
+@clear_errors
+def migrate() -> None:
+    """Upgrade the database (STEMME_DATABASE_URL) to the newest schema."""
+    settings = load_settings()
+    engine = make_engine(settings.url)
+    try:
+        schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    typer.echo("Databasen er oppdatert.")
+
+
+@app.command()
+@clear_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Serve the web app and the API against the configured database."""
+    run_server(load_settings(), host, port)
+
+
+def run_server(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from stemme.app import create_app
+
+    application = create_app(settings)
+    uvicorn.run(application, host=host, port=port, proxy_headers=True,
+                forwarded_allow_ips=settings.trusted_proxies, log_config=None,
+                server_header=False)
+
+
+@app.command()
+@clear_errors
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    database: Annotated[Path, typer.Option(help="Demo database file (recreated)")] = Path(
+        "stemme-demo.sqlite3"
+    ),
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Only build the database")] = False,
+) -> None:
+    """Create a fresh demo database with Norwegian demo data and serve it."""
+    from stemme import demo as demo_data
+
+    settings = demo_data.demo_settings(database, port)
+    accounts = demo_data.build(settings)
+    typer.echo(demo_data.describe(accounts, host, port))
+    if not no_serve:
+        run_server(settings, host, port)
+
+
+# --- users and tokens --------------------------------------------------------------------
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("Passord", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@user_app.command("create")
+@clear_errors
+def user_create(
+    email: Annotated[str, typer.Option(help="E-mail address (the login name)")],
+    role: Annotated[str, typer.Option(help="admin, leader, analyst, operator, initiative_owner")],
+    district: Annotated[
+        list[str] | None, typer.Option(help="Police district; repeat; none = whole country")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
+) -> None:
+    """Create a user (the password is prompted for, or read from stdin)."""
+    data = service.UserInput(email, role, tuple(district or ()), name)
+    service.parse_role(role)  # fail before asking for a password
+    service.parse_districts(data.districts)
+    password = _read_password(password_stdin)
+    with unit_of_work() as session:
+        user = service.create_user(session, command_line_principal(), data, password)
+        scope = ", ".join(user.districts) or "hele landet"
+        typer.echo(f"Opprettet {user.email} ({user.role}, {scope}).")
+
+
+@user_app.command("list")
+@clear_errors
+def user_list() -> None:
+    """List all users with role, districts and status."""
+    with unit_of_work() as session:
+        for user in service.list_users(session, command_line_principal()):
+            scope = ",".join(user.districts) or "*"
+            status = "aktiv" if user.is_active else "deaktivert"
+            typer.echo(f"{user.email}\t{user.role}\t{scope}\t{status}")
+
+
+@user_app.command("disable")
+@clear_errors
+def user_disable(email: Annotated[str, typer.Argument(help="E-mail of the user")]) -> None:
+    """Disable a user: no more logins, sessions ended, tokens refused."""
+    with unit_of_work() as session:
+        user = service.disable_user_by_email(session, command_line_principal(), email)
+        typer.echo(f"Deaktiverte {user.email}.")
+
+
+@token_app.command("create")
+@clear_errors
+def token_create(
+    user: Annotated[str, typer.Option(help="E-mail of the token's owner")],
+    name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
+) -> None:
+    """Create a personal API token; prints only the token."""
+    with unit_of_work() as session:
+        actor = command_line_principal()
+        owner = service.get_user_by_email(session, actor, user)
+        _, raw = service.create_token(session, actor, owner, name)
+    typer.echo(raw)
+
+
+@audit_app.command("verify")
+@clear_errors
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain; exit 1 if any entry was changed or removed."""
+    with unit_of_work() as session:
+        result = audit.verify(session, command_line_principal())
+    if not result.ok:
+        raise fail(
+            f"Revisjonsloggen er brutt ved nr. {result.first_bad_seq} ({result.reason}); "
+            f"{result.checked} hendelser før den er i orden."
+        )
+    typer.echo(f"Revisjonsloggen er i orden: {result.checked} hendelser kontrollert.")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,92 @@
+"""Settings: one object, read from the environment (``STEMME_`` prefix) and an optional ``.env``."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from stemme.errors import ConfigurationError
+
+DEFAULT_DATABASE_FILE = Path("stemme.sqlite3")
+SUPPORTED_DRIVERS = ("sqlite", "postgresql+psycopg")
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Nothing else in stemme reads ``os.environ``."""
+
+    model_config = SettingsConfigDict(env_prefix="STEMME_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(default=f"sqlite:///{DEFAULT_DATABASE_FILE}")
+    secret_key: str = Field(
+        default_factory=lambda: secrets.token_urlsafe(32),
+        description="Signs CSRF tokens; set it in production so restarts keep forms valid.",
+    )
+    environment: Literal["development", "production", "test"] = "production"
+    cookie_secure: bool = True
+    session_hours: float = 8.0
+    session_idle_minutes: float = 60.0
+    login_max_failures: int = 5
+    login_lockout_minutes: float = 15.0
+    log_level: str = "INFO"
+    default_language: Literal["nb", "nn", "en"] = "nb"
+    trusted_proxies: str = "127.0.0.1"
+    min_group_size: int = 5
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        parse_database_url(value)
+        return value
+
+    @cached_property
+    def url(self) -> URL:
+        return parse_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+
+def parse_database_url(value: str) -> URL:
+    """Parse and check a database URL, with a one-line reason when it is unusable."""
+    try:
+        url = make_url(value)
+    except ArgumentError as exc:
+        raise ConfigurationError(
+            "Ugyldig database-URL (STEMME_DATABASE_URL): %(reason)s", reason=str(exc)
+        ) from exc
+    if url.drivername not in SUPPORTED_DRIVERS:
+        raise ConfigurationError(
+            "Databasen %(driver)s støttes ikke; bruk sqlite:///fil eller postgresql+psycopg://…",
+            driver=url.drivername,
+        )
+    if url.drivername == "postgresql+psycopg" and not (url.database or url.query.get("dbname")):
+        raise ConfigurationError("Database-URL-en mangler databasenavn: %(url)s", url=value)
+    return url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; a malformed value becomes a ConfigurationError with one line."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, ConfigurationError):
+            raise cause from exc
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigurationError(
+            "Ugyldig innstilling STEMME_%(field)s: %(reason)s",
+            field=field.upper(),
+            reason=first["msg"],
+        ) from exc

@@ -1,0 +1,110 @@
+"""Rendering full pages: the shared context every template gets, flash messages, redirects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from stemme import geo
+from stemme.errors import N_
+from stemme.identity.access import Permission
+from stemme.web.deps import AppContext, WebUser, csrf_token
+from stemme.web.i18n import current_language, gettext_
+
+FLASH_COOKIE = "stemme_flash"
+
+# Flash messages are chosen by key, so a crafted cookie can only pick one of these.
+FLASH_MESSAGES: dict[str, tuple[str, str]] = {
+    "logged_out": ("success", N_("Du er logget ut.")),
+    "user_created": ("success", N_("Brukeren er opprettet.")),
+    "user_updated": ("success", N_("Brukeren er oppdatert.")),
+    "user_disabled": ("success", N_("Brukeren er deaktivert.")),
+    "user_enabled": ("success", N_("Brukeren er aktivert igjen.")),
+    "password_changed": ("success", N_("Passordet er endret.")),
+    "token_revoked": ("success", N_("API-nøkkelen er trukket tilbake.")),
+    "district_changed": ("info", N_("Visningen er byttet.")),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    href: str
+    label: str
+    permission: Permission
+
+
+NAVIGATION = (
+    NavItem("/", N_("Oversikt"), Permission.VIEW_DASHBOARD),
+    NavItem("/admin/users", N_("Brukere"), Permission.MANAGE_USERS),
+    NavItem("/admin/audit", N_("Revisjonslogg"), Permission.READ_AUDIT),
+    NavItem("/account", N_("Min konto"), Permission.MANAGE_OWN_TOKENS),
+)
+
+
+def render_page(
+    request: Request,
+    ctx: AppContext,
+    template: str,
+    user: WebUser | None,
+    *,
+    status_code: int = 200,
+    **data: Any,
+) -> HTMLResponse:
+    flash_key = request.cookies.get(FLASH_COOKIE)
+    flash = FLASH_MESSAGES.get(flash_key or "")
+    context: dict[str, Any] = {
+        "request": request,
+        "user": user,
+        "nav": _navigation(user, request.url.path),
+        "switchable_districts": _switchable_districts(user),
+        "csrf_token": csrf_token(request, ctx),
+        "flash": (flash[0], gettext_(flash[1])) if flash else None,
+        "lang": current_language(),
+        "path": request.url.path,
+        **data,
+    }
+    html = ctx.templates.get_template(template).render(context)
+    response = HTMLResponse(html, status_code=status_code)
+    if flash_key:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+def _navigation(user: WebUser | None, path: str) -> list[dict[str, Any]]:
+    if user is None:
+        return []
+    items = []
+    for item in NAVIGATION:
+        if user.principal.can(item.permission):
+            current = path == item.href or (item.href != "/" and path.startswith(item.href))
+            items.append({"href": item.href, "label": gettext_(item.label), "current": current})
+    return items
+
+
+def _switchable_districts(user: WebUser | None) -> list[str]:
+    if user is None:
+        return []
+    if user.principal.districts is None:
+        return list(geo.POLICE_DISTRICTS)
+    return [d for d in geo.POLICE_DISTRICTS if d in user.principal.districts]
+
+
+def redirect(url: str, flash: str | None = None, ctx: AppContext | None = None) -> RedirectResponse:
+    """A 303 after a successful POST, optionally carrying a flash message key."""
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        secure = ctx.settings.cookie_secure if ctx else True
+        response.set_cookie(
+            FLASH_COOKIE, flash, max_age=60, httponly=True, samesite="lax", secure=secure, path="/"
+        )
+    return response
+
+
+def safe_next(url: str | None) -> str:
+    """Only local paths are followed after login, never another site."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return "/"
+    return url
