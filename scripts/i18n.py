@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Extract translatable texts into messages.pot and update the nn and en catalogues.
 
-    python scripts/i18n.py        # extract + update (keeps existing translations)
-    python scripts/i18n.py check  # exit 1 when a catalogue lacks a translation
+python scripts/i18n.py        # extract + update (keeps existing translations)
+python scripts/i18n.py check  # exit 1 when a catalogue lacks a translation
 """
 
 from __future__ import annotations
@@ -19,14 +19,33 @@ TRANSLATIONS = ROOT / "web" / "translations"
 LANGUAGES = ("nn", "en")
 METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}}
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "gettext_": None,
-            "ngettext_": (1, 2), "N_": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "gettext_": None,
+    "ngettext_": (1, 2),
+    "N_": None,
+}
 # Domain errors take their bokmål msgid as the first argument.
-KEYWORDS.update({name: None for name in (
-    "StemmeError", "InvalidInputError", "NotFoundError", "ConflictError", "AuthenticationError",
-    "PermissionDeniedError", "ConfigurationError", "LoginRequiredError", "UnknownKommuneError",
-    "AmbiguousKommuneError", "UnknownPostcodeError", "UnknownDistrictError",
-)})
+KEYWORDS.update(
+    dict.fromkeys(
+        (
+            "StemmeError",
+            "InvalidInputError",
+            "NotFoundError",
+            "ConflictError",
+            "AuthenticationError",
+            "PermissionDeniedError",
+            "ConfigurationError",
+            "LoginRequiredError",
+            "UnknownKommuneError",
+            "AmbiguousKommuneError",
+            "UnknownPostcodeError",
+            "UnknownDistrictError",
+        )
+    )
+)
 
 
 def extract() -> Catalog:
@@ -60,8 +79,16 @@ def missing() -> dict[str, list[str]]:
             catalog = read_po(handle, locale=language)
         ids = {m.id if isinstance(m.id, str) else m.id[0] for m in extract() if m.id}
         result[language] = sorted(
-            i for i in ids
-            if not (catalog.get(i) and (catalog.get(i).string if isinstance(catalog.get(i).string, str) else all(catalog.get(i).string)))
+            i
+            for i in ids
+            if not (
+                catalog.get(i)
+                and (
+                    catalog.get(i).string
+                    if isinstance(catalog.get(i).string, str)
+                    else all(catalog.get(i).string)
+                )
+            )
         )
     return result
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from importlib.resources import files
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -39,8 +40,9 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> FastAPI:
         schema.require_current(engine)
     ctx = AppContext(settings, engine, make_session_factory(engine), make_environment())
 
-    app = FastAPI(title="stemme", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="stemme", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.stemme = ctx
     app.include_router(identity_views)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
@@ -86,18 +88,22 @@ def _api_app(ctx: AppContext) -> FastAPI:
 
 
 def problem(
-    status: int, title: str, detail: str, request: Request, errors: list[object] | None = None
+    status: int, title: str, detail: str, request: Request, errors: Sequence[object] | None = None
 ) -> JSONResponse:
     """An RFC 9457 problem document."""
     body: dict[str, object] = {
-        "type": "about:blank", "title": title, "status": status, "detail": detail,
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
         "instance": request.url.path,
     }
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = list(errors)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type="application/problem+json",
-                        headers=headers)
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
 
 
 def _html_error_handlers(app: FastAPI, ctx: AppContext) -> None:
@@ -109,8 +115,16 @@ def _html_error_handlers(app: FastAPI, ctx: AppContext) -> None:
                     user = optional_web_user(request, session, ctx)
             except Exception:  # an error page must render even when the database is down
                 user = None
-        return render_page(request, ctx, "error.html", user, status_code=status,
-                           title=i18n.gettext_(title), detail=detail, status=status)
+        return render_page(
+            request,
+            ctx,
+            "error.html",
+            user,
+            status_code=status,
+            title=i18n.gettext_(title),
+            detail=detail,
+            status=status,
+        )
 
     @app.exception_handler(LoginRequiredError)
     def _login(request: Request, exc: LoginRequiredError) -> Response:
@@ -127,21 +141,30 @@ def _html_error_handlers(app: FastAPI, ctx: AppContext) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        return error_page(request, 422, N_("Ugyldige data"),
-                          i18n.gettext_("Adressen eller skjemaet inneholder ugyldige verdier."))
+        return error_page(
+            request,
+            422,
+            N_("Ugyldige data"),
+            i18n.gettext_("Adressen eller skjemaet inneholder ugyldige verdier."),
+        )
 
     @app.exception_handler(StarletteHTTPException)
     def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
-            return error_page(request, 404, N_("Finnes ikke"),
-                              i18n.gettext_("Vi fant ikke siden du lette etter."))
+            return error_page(
+                request, 404, N_("Finnes ikke"), i18n.gettext_("Vi fant ikke siden du lette etter.")
+            )
         return error_page(request, exc.status_code, "Feil", str(exc.detail))
 
     @app.exception_handler(Exception)
     def _crash(request: Request, exc: Exception) -> Response:
         log.error("unhandled error", exc_info=exc)
-        return error_page(request, 500, N_("Noe gikk galt"),
-                          i18n.gettext_("En feil oppstod hos oss. Prøv igjen om litt."))
+        return error_page(
+            request,
+            500,
+            N_("Noe gikk galt"),
+            i18n.gettext_("En feil oppstod hos oss. Prøv igjen om litt."),
+        )
 
 
 class LanguageMiddleware:
@@ -153,10 +176,12 @@ class LanguageMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            accept = next((v.decode("latin-1") for k, v in scope["headers"]
-                           if k == b"accept-language"), None)
-            language = i18n.negotiate(request_cookies(scope).get("stemme_lang"), accept,
-                                      self.default)
+            accept = next(
+                (v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None
+            )
+            language = i18n.negotiate(
+                request_cookies(scope).get("stemme_lang"), accept, self.default
+            )
             i18n.set_language(language)
         await self.app(scope, receive, send)
 

@@ -20,8 +20,12 @@ from stemme.errors import StemmeError
 from stemme.identity import audit, service
 from stemme.identity.access import command_line_principal
 
-app = typer.Typer(help="stemme – innbyggerdialog for politiet.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="stemme – innbyggerdialog for politiet.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 user_app = typer.Typer(help="Brukere og roller.", no_args_is_help=True)
 token_app = typer.Typer(help="Personlige API-nøkler.", no_args_is_help=True)
 audit_app = typer.Typer(help="Revisjonsloggen.", no_args_is_help=True)
@@ -98,9 +102,15 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     from stemme.app import create_app
 
     application = create_app(settings)
-    uvicorn.run(application, host=host, port=port, proxy_headers=True,
-                forwarded_allow_ips=settings.trusted_proxies, log_config=None,
-                server_header=False)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        log_config=None,
+        server_header=False,
+    )
 
 
 @app.command()

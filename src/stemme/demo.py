@@ -33,8 +33,9 @@ DEMO_ACCOUNTS = (
     DemoAccount("operator.ost@demo.stemme.no", "Jonas Berg", "operator", ("Øst", "Oslo")),
     DemoAccount("operator.finnmark@demo.stemme.no", "Máret Sara", "operator", ("Finnmark",)),
     DemoAccount("initiativ.agder@demo.stemme.no", "Per Olsen", "initiative_owner", ("Agder",)),
-    DemoAccount("initiativ.sorvest@demo.stemme.no", "Nora Haugland", "initiative_owner",
-                ("Sør-Vest",)),
+    DemoAccount(
+        "initiativ.sorvest@demo.stemme.no", "Nora Haugland", "initiative_owner", ("Sør-Vest",)
+    ),
 )
 
 

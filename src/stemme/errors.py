@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 
-def N_(message: str) -> str:
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     """Marks a text for translation where it is defined; it is translated where shown."""
     return message
 

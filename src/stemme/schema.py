@@ -39,7 +39,8 @@ def current_revisions(engine: Engine) -> set[str]:
             return set(MigrationContext.configure(connection).get_current_heads())
     except OperationalError as exc:
         raise ConfigurationError(
-            "Får ikke kontakt med databasen: %(reason)s", reason=str(exc.orig).strip().splitlines()[0]
+            "Får ikke kontakt med databasen: %(reason)s",
+            reason=str(exc.orig).strip().splitlines()[0],
         ) from exc
 
 

@@ -34,8 +34,12 @@ class PostcodeOut(BaseModel):
 
 def _out(kommune: geo.Kommune) -> KommuneOut:
     return KommuneOut(
-        number=kommune.number, name=kommune.name, display_name=kommune.display_name,
-        sami_names=list(kommune.sami_names), fylke=kommune.fylke, district=kommune.district,
+        number=kommune.number,
+        name=kommune.name,
+        display_name=kommune.display_name,
+        sami_names=list(kommune.sami_names),
+        fylke=kommune.fylke,
+        district=kommune.district,
         population=kommune.population,
     )
 
@@ -59,5 +63,6 @@ def kommune(_: Caller, number: str) -> KommuneOut:
 @router.get("/postcodes/{postcode}", response_model=PostcodeOut)
 def postcode(_: Caller, postcode: str) -> PostcodeOut:
     kommune = geo.kommune_by_postcode(postcode)
-    return PostcodeOut(postcode=postcode.strip(), place=geo.postcode_place(postcode),
-                       kommune=_out(kommune))
+    return PostcodeOut(
+        postcode=postcode.strip(), place=geo.postcode_place(postcode), kommune=_out(kommune)
+    )

@@ -105,6 +105,8 @@ def audit_events(
 def audit_verify(session: Db, caller: Caller) -> AuditVerifyOut:
     result = audit.verify(session, caller)
     return AuditVerifyOut(
-        ok=result.ok, checked=result.checked, first_bad_seq=result.first_bad_seq,
+        ok=result.ok,
+        checked=result.checked,
+        first_bad_seq=result.first_bad_seq,
         reason=result.reason,
     )

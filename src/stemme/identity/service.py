@@ -28,7 +28,7 @@ from stemme.identity.models import ApiToken, User, UserDistrict, WebSession
 from stemme.identity.passwords import hash_password, needs_rehash, verify_password
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-TOKEN_PREFIX = "stm_"
+TOKEN_PREFIX = "stm_"  # noqa: S105 - a public prefix, not a secret
 
 
 def principal_of(user: User, label: str | None = None) -> Principal:
@@ -150,7 +150,9 @@ def list_users(session: Session, actor: Principal) -> list[User]:
     query = select(User).order_by(User.email)
     if actor.districts is not None:
         query = query.where(
-            User.id.in_(select(UserDistrict.user_id).where(actor.scope_filter(UserDistrict.district)))
+            User.id.in_(
+                select(UserDistrict.user_id).where(actor.scope_filter(UserDistrict.district))
+            )
         )
     return list(session.scalars(query))
 
@@ -263,8 +265,11 @@ def start_session(session: Session, user: User, lifetime: timedelta) -> str:
     """A new session (never reusing one from before login) and its cookie value."""
     raw = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(WebSession(id=_digest(raw), user=user, created_at=now, last_seen_at=now,
-                           expires_at=now + lifetime))
+    session.add(
+        WebSession(
+            id=_digest(raw), user=user, created_at=now, last_seen_at=now, expires_at=now + lifetime
+        )
+    )
     session.flush()
     return raw
 
@@ -317,12 +322,14 @@ def create_token(
     name = name.strip()[:100] or "API-nøkkel"
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = utcnow() + lifetime if lifetime else None
-    token = ApiToken(user=user, name=name, token_hash=_digest(raw), prefix=raw[:10],
-                     expires_at=expires)
+    token = ApiToken(
+        user=user, name=name, token_hash=_digest(raw), prefix=raw[:10], expires_at=expires
+    )
     session.add(token)
     session.flush()
-    audit.record(session, actor, "token.create", "api_token", token.id,
-                 details={"user_id": user.id})
+    audit.record(
+        session, actor, "token.create", "api_token", token.id, details={"user_id": user.id}
+    )
     return token, raw
 
 

@@ -63,15 +63,26 @@ def login(
         user = service.authenticate(session, email, password, policy)
     except StemmeError as exc:
         return render_page(
-            request, ctx, "login.html", None, status_code=401,
-            error=exc.render(gettext_), email=email, next=safe_next(next),
+            request,
+            ctx,
+            "login.html",
+            None,
+            status_code=401,
+            error=exc.render(gettext_),
+            email=email,
+            next=safe_next(next),
         )
     lifetime = timedelta(hours=ctx.settings.session_hours)
     raw = service.start_session(session, user, lifetime)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, raw, max_age=int(lifetime.total_seconds()), httponly=True,
-        secure=ctx.settings.cookie_secure, samesite="lax", path="/",
+        SESSION_COOKIE,
+        raw,
+        max_age=int(lifetime.total_seconds()),
+        httponly=True,
+        secure=ctx.settings.cookie_secure,
+        samesite="lax",
+        path="/",
     )
     return response
 
@@ -103,16 +114,24 @@ def choose_language(
     response = RedirectResponse(safe_next(next), status_code=303)
     if language in LANGUAGES:
         response.set_cookie(
-            "stemme_lang", language, max_age=365 * 24 * 3600, httponly=True,
-            secure=ctx.settings.cookie_secure, samesite="lax", path="/",
+            "stemme_lang",
+            language,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            secure=ctx.settings.cookie_secure,
+            samesite="lax",
+            path="/",
         )
     return response
 
 
 @router.post("/district")
 def choose_district(
-    ctx: Ctx, session: Db, me: Me,
-    district: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/",
+    ctx: Ctx,
+    session: Db,
+    me: Me,
+    district: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
 ) -> Response:
     service.set_active_district(session, me.web_session, me.principal, district or None)
     return redirect(safe_next(next), "district_changed", ctx)
@@ -126,9 +145,14 @@ def _user_form_page(
 ) -> Response:
     grantable = [r for r in Role if r != Role.ADMIN or me.principal.can(Permission.GRANT_ADMIN)]
     return render_page(
-        request, ctx, "admin/user_form.html", me, status_code=status_code,
+        request,
+        ctx,
+        "admin/user_form.html",
+        me,
+        status_code=status_code,
         roles=[(r.value, gettext_(ROLE_LABELS[r])) for r in grantable],
-        district_choices=_grantable_districts(me), **data,
+        district_choices=_grantable_districts(me),
+        **data,
     )
 
 
@@ -150,7 +174,10 @@ def new_user_page(request: Request, ctx: Ctx, me: Me) -> Response:
 
 @router.post("/admin/users", response_class=HTMLResponse)
 def create_user(
-    request: Request, ctx: Ctx, session: Db, me: Me,
+    request: Request,
+    ctx: Ctx,
+    session: Db,
+    me: Me,
     email: Annotated[str, Form()] = "",
     display_name: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "",
@@ -159,8 +186,13 @@ def create_user(
     password: Annotated[str, Form()] = "",
     password_repeat: Annotated[str, Form()] = "",
 ) -> Response:
-    form = {"email": email, "display_name": display_name, "role": role,
-            "districts": districts or [], "national": bool(national)}
+    form = {
+        "email": email,
+        "display_name": display_name,
+        "role": role,
+        "districts": districts or [],
+        "national": bool(national),
+    }
     errors = _user_form_errors(form, password, password_repeat, creating=True)
     if not errors:
         data = UserInput(email, role, tuple([] if national else districts or []), display_name)
@@ -205,22 +237,36 @@ def _error_field(exc: StemmeError) -> str:
 @router.get("/admin/users/{user_id}", response_class=HTMLResponse)
 def edit_user_page(request: Request, ctx: Ctx, session: Db, me: Me, user_id: int) -> Response:
     user = service.get_user(session, me.principal, user_id)
-    form = {"email": user.email, "display_name": user.display_name, "role": user.role,
-            "districts": list(user.districts), "national": user.national_scope}
+    form = {
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": user.role,
+        "districts": list(user.districts),
+        "national": user.national_scope,
+    }
     return _user_form_page(request, ctx, me, form=form, errors={}, edited=user)
 
 
 @router.post("/admin/users/{user_id}", response_class=HTMLResponse)
 def update_user(
-    request: Request, ctx: Ctx, session: Db, me: Me, user_id: int,
+    request: Request,
+    ctx: Ctx,
+    session: Db,
+    me: Me,
+    user_id: int,
     display_name: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "",
     districts: Annotated[list[str] | None, Form()] = None,
     national: Annotated[str, Form()] = "",
 ) -> Response:
     user = service.get_user(session, me.principal, user_id)
-    form = {"email": user.email, "display_name": display_name, "role": role,
-            "districts": districts or [], "national": bool(national)}
+    form = {
+        "email": user.email,
+        "display_name": display_name,
+        "role": role,
+        "districts": districts or [],
+        "national": bool(national),
+    }
     errors = _user_form_errors(form, "", "", creating=False)
     if not errors:
         data = UserInput(user.email, role, tuple([] if national else districts or []), display_name)
@@ -260,22 +306,49 @@ def _parse_day(value: str | None) -> datetime | None:
 
 @router.get("/admin/audit", response_class=HTMLResponse)
 def audit_page(
-    request: Request, ctx: Ctx, session: Db, me: Me,
-    action: str = "", actor: str = "", object_type: str = "", district: str = "",
-    since: str = "", until: str = "", page: Annotated[int, Query(ge=1)] = 1,
+    request: Request,
+    ctx: Ctx,
+    session: Db,
+    me: Me,
+    action: str = "",
+    actor: str = "",
+    object_type: str = "",
+    district: str = "",
+    since: str = "",
+    until: str = "",
+    page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     until_day = _parse_day(until)
     flt = audit.AuditFilter(
-        action=action or None, actor=actor or None, object_type=object_type or None,
-        district=district or None, since=_parse_day(since),
+        action=action or None,
+        actor=actor or None,
+        object_type=object_type or None,
+        district=district or None,
+        since=_parse_day(since),
         until=until_day + timedelta(days=1) if until_day else None,
     )
     result = audit.search(session, me.view, flt, page)
-    query = {k: v for k, v in {"action": action, "actor": actor, "object_type": object_type,
-                               "district": district, "since": since, "until": until}.items() if v}
+    query = {
+        k: v
+        for k, v in {
+            "action": action,
+            "actor": actor,
+            "object_type": object_type,
+            "district": district,
+            "since": since,
+            "until": until,
+        }.items()
+        if v
+    }
     return render_page(
-        request, ctx, "admin/audit.html", me, result=result, filters=query,
-        actions=audit.known_actions(session), district_choices=_grantable_districts(me),
+        request,
+        ctx,
+        "admin/audit.html",
+        me,
+        result=result,
+        filters=query,
+        actions=audit.known_actions(session),
+        district_choices=_grantable_districts(me),
     )
 
 
@@ -283,12 +356,18 @@ def audit_page(
 
 
 def _account_page(
-    request: Request, ctx: Ctx, session: Session, me: WebUser, *, status_code: int = 200,
+    request: Request,
+    ctx: Ctx,
+    session: Session,
+    me: WebUser,
+    *,
+    status_code: int = 200,
     **data: object,
 ) -> Response:
     tokens = service.list_tokens(session, me.principal)
-    return render_page(request, ctx, "account.html", me, status_code=status_code,
-                       tokens=tokens, **data)
+    return render_page(
+        request, ctx, "account.html", me, status_code=status_code, tokens=tokens, **data
+    )
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -298,8 +377,12 @@ def account_page(request: Request, ctx: Ctx, session: Db, me: Me) -> Response:
 
 @router.post("/account/password", response_class=HTMLResponse)
 def change_password(
-    request: Request, ctx: Ctx, session: Db, me: Me,
-    current: Annotated[str, Form()] = "", new: Annotated[str, Form()] = "",
+    request: Request,
+    ctx: Ctx,
+    session: Db,
+    me: Me,
+    current: Annotated[str, Form()] = "",
+    new: Annotated[str, Form()] = "",
     repeat: Annotated[str, Form()] = "",
 ) -> Response:
     if new != repeat:

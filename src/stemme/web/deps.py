@@ -49,7 +49,9 @@ class LoginRequiredError(AuthenticationError):
     """Raised for HTML pages; the handler redirects to /login."""
 
     def __init__(self, expired: bool) -> None:
-        super().__init__("Økten din er utløpt. Logg inn på nytt." if expired else "Du må logge inn.")
+        super().__init__(
+            "Økten din er utløpt. Logg inn på nytt." if expired else "Du må logge inn."
+        )
         self.expired = expired
 
 

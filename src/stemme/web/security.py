@@ -100,7 +100,9 @@ class SecurityMiddleware:
         headers["referrer-policy"] = "same-origin"
         headers["x-frame-options"] = "DENY"
         headers["cross-origin-opener-policy"] = "same-origin"
-        headers["permissions-policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+        headers["permissions-policy"] = (
+            "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+        )
         if self.cookie_secure:
             headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
         if not scope["path"].startswith("/static/"):
@@ -114,7 +116,7 @@ class SecurityMiddleware:
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")[:64]
+            candidate: str = value.decode("latin-1")[:64]
             if candidate.replace("-", "").isalnum():
                 return candidate
     return None
