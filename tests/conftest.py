@@ -171,14 +171,15 @@ def make_user(sessions: sessionmaker[Session]):  # type: ignore[no-untyped-def]
     counter = iter(range(1, 10_000))
 
     def _make(
-        role: str, districts: list[str] | None = None, email: str | None = None,
+        role: str,
+        districts: list[str] | None = None,
+        email: str | None = None,
         password: str = PASSWORD,
     ) -> User:
         email = email or f"{role}{next(counter)}@test.stemme.no"
         with sessions() as session, session.begin():
             data = service.UserInput(email, role, tuple(districts or ()), f"Test {role}")
-            user = service.create_user(session, command_line_principal("test"), data, password)
-        return user
+            return service.create_user(session, command_line_principal("test"), data, password)
 
     return _make
 
@@ -199,8 +200,12 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_config=None,
-            log_level="warning", lifespan="on",
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            log_level="warning",
+            lifespan="on",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

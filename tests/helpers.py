@@ -40,22 +40,25 @@ class WebClient:
             cookie = SimpleCookie()
             cookie.load(header)
             for name, morsel in cookie.items():
-                expired = morsel["max-age"] == "0" or 'expires=Thu, 01 Jan 1970' in header
+                expired = morsel["max-age"] == "0" or "expires=Thu, 01 Jan 1970" in header
                 if expired or not morsel.value or morsel.value == '""':
                     self.cookies.pop(name, None)
                 else:
                     self.cookies[name] = morsel.value
-        match = CSRF_PATTERN.search(response.text) if "html" in response.headers.get(
-            "content-type", ""
-        ) else None
+        match = (
+            CSRF_PATTERN.search(response.text)
+            if "html" in response.headers.get("content-type", "")
+            else None
+        )
         if match:
             self.csrf = match.group(1)
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
 
-    def post(self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True,
-             **kwargs: Any) -> httpx.Response:
+    def post(
+        self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any
+    ) -> httpx.Response:
         form: dict[str, Any] = dict(data or {})
         if csrf:
             if self.csrf is None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from importlib.resources import files
 from collections.abc import Sequence
+from importlib.resources import files
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request

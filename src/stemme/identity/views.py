@@ -73,6 +73,7 @@ def login(
             next=safe_next(next),
         )
     lifetime = timedelta(hours=ctx.settings.session_hours)
+    service.purge_expired_sessions(session)  # the retention rule for sessions
     raw = service.start_session(session, user, lifetime)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
@@ -288,6 +289,39 @@ def set_user_active(
     enable = active == "1"
     service.set_user_active(session, me.principal, user_id, enable)
     return redirect(f"/admin/users/{user_id}", "user_enabled" if enable else "user_disabled", ctx)
+
+
+@router.post("/admin/users/{user_id}/password", response_class=HTMLResponse)
+def reset_password(
+    request: Request,
+    ctx: Ctx,
+    session: Db,
+    me: Me,
+    user_id: int,
+    password: Annotated[str, Form()] = "",
+    password_repeat: Annotated[str, Form()] = "",
+) -> Response:
+    user = service.get_user(session, me.principal, user_id)
+    if password != password_repeat:
+        error = gettext_("Passordene er ikke like.")
+    else:
+        try:
+            with session.begin_nested():
+                service.set_password(session, me.principal, user_id, password)
+        except StemmeError as exc:
+            error = exc.render(gettext_)
+        else:
+            return redirect(f"/admin/users/{user_id}", "password_reset", ctx)
+    form = {
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": user.role,
+        "districts": list(user.districts),
+        "national": user.national_scope,
+    }
+    return _user_form_page(
+        request, ctx, me, status_code=422, form=form, errors={}, edited=user, password_error=error
+    )
 
 
 # --- audit log --------------------------------------------------------------------------

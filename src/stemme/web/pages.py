@@ -24,6 +24,10 @@ FLASH_MESSAGES: dict[str, tuple[str, str]] = {
     "user_disabled": ("success", N_("Brukeren er deaktivert.")),
     "user_enabled": ("success", N_("Brukeren er aktivert igjen.")),
     "password_changed": ("success", N_("Passordet er endret.")),
+    "password_reset": (
+        "success",
+        N_("Nytt passord er satt. Gi det til brukeren på en trygg måte."),
+    ),
     "token_revoked": ("success", N_("API-nøkkelen er trukket tilbake.")),
     "district_changed": ("info", N_("Visningen er byttet.")),
 }
