@@ -37,7 +37,11 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> FastAPI:
     configure_logging(settings.log_level)
     engine = make_engine(settings.url)
     if check_migrations:
-        schema.require_current(engine)
+        try:
+            schema.require_current(engine)
+        except Exception:
+            engine.dispose()
+            raise
     ctx = AppContext(settings, engine, make_session_factory(engine), make_environment())
 
     app = FastAPI(

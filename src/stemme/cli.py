@@ -32,6 +32,8 @@ audit_app = typer.Typer(help="Revisjonsloggen.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+triage_app = typer.Typer(help="Sortering av meldinger (triage).", no_args_is_help=True)
+app.add_typer(triage_app, name="triage")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -213,6 +215,54 @@ def audit_verify() -> None:
             f"{result.checked} hendelser før den er i orden."
         )
     typer.echo(f"Revisjonsloggen er i orden: {result.checked} hendelser kontrollert.")
+
+
+# --- message understanding --------------------------------------------------------------
+
+
+@app.command()
+@clear_errors
+def analyze(
+    input: Annotated[
+        Path | None, typer.Option(help="JSON Lines with id and text (default stdin)")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Predictions file (default stdout)")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first bad line")] = False,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help="Rules only, no trained model")
+    ] = False,
+) -> None:
+    """Language, personal data, category, urgency and district of each message (JSON Lines)."""
+    from stemme.understanding.cli import run_analyze
+
+    raise typer.Exit(code=run_analyze(input, output, strict, use_model=not no_model))
+
+
+@app.command()
+@clear_errors
+def redact(
+    input: Annotated[
+        Path | None, typer.Option(help="JSON Lines with id and text (default stdin)")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Output file (default stdout)")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first bad line")] = False,
+) -> None:
+    """The redacted text of each message, one line per input line."""
+    from stemme.understanding.cli import run_redact
+
+    raise typer.Exit(code=run_redact(input, output, strict))
+
+
+@triage_app.command("train")
+@clear_errors
+def triage_train(
+    labels: Annotated[Path | None, typer.Option(help="Operator corrections (JSON Lines)")] = None,
+    output: Annotated[Path | None, typer.Option(help="Where to save the model")] = None,
+) -> None:
+    """Retrain the triage model from the shipped examples plus corrections; print CV macro-F1."""
+    from stemme.understanding.cli import run_train
+
+    typer.echo(run_train(labels, output))
 
 
 def main() -> None:

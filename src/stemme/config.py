@@ -69,7 +69,10 @@ def parse_database_url(value: str) -> URL:
             driver=url.drivername,
         )
     if url.drivername == "postgresql+psycopg" and not (url.database or url.query.get("dbname")):
-        raise ConfigurationError("Database-URL-en mangler databasenavn: %(url)s", url=value)
+        raise ConfigurationError(
+            "Database-URL-en mangler databasenavn: %(url)s",
+            url=url.render_as_string(hide_password=True),
+        )
     return url
 
 

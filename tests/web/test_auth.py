@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from stemme.config import Settings
 from stemme.db import utcnow
 from stemme.identity.models import AuditEvent, User, WebSession
 from stemme.web import i18n
-from tests.conftest import LiveServer
 from tests.helpers import PASSWORD, WebClient
-from tests.web.conftest import LoginAs, count_users
+from tests.web.conftest import LoginAs, MakeUser, count_users
 
 LOGIN_ERROR = "Feil e-post eller passord."
 LOCKED = "Kontoen er midlertidig låst"
@@ -21,7 +22,7 @@ EXPIRED = "Økten din er utløpt. Logg inn på nytt."
 CSRF_ERROR = "Skjemaet er utløpt eller mangler sikkerhetsnøkkel"
 
 
-def set_cookie_header(response, name: str) -> str:  # type: ignore[no-untyped-def]
+def set_cookie_header(response: httpx.Response, name: str) -> str:
     headers = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}=")]
     assert len(headers) == 1, response.headers.get_list("set-cookie")
     return str(headers[0])
@@ -41,7 +42,9 @@ def test_login_page_renders_in_bokmal(client: WebClient) -> None:
     assert 'name="password"' in page.text
 
 
-def test_login_sets_a_hardened_session_cookie(client: WebClient, make_user, db: Session) -> None:  # type: ignore[no-untyped-def]
+def test_login_sets_a_hardened_session_cookie(
+    client: WebClient, make_user: MakeUser, db: Session
+) -> None:
     user = make_user("analyst", ["Oslo"])
     client.get("/login")
     response = client.post("/login", {"email": user.email, "password": PASSWORD})
@@ -63,17 +66,21 @@ def test_login_sets_a_hardened_session_cookie(client: WebClient, make_user, db: 
     assert "Oversikt" in overview.text
 
 
-def test_login_is_case_insensitive_on_email(client: WebClient, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_login_is_case_insensitive_on_email(client: WebClient, make_user: MakeUser) -> None:
     user = make_user("operator", ["Oslo"], email="kari.nordmann@test.stemme.no")
     client.get("/login")
-    response = client.post("/login", {"email": "  Kari.Nordmann@Test.Stemme.NO ", "password": PASSWORD})
+    response = client.post(
+        "/login", {"email": "  Kari.Nordmann@Test.Stemme.NO ", "password": PASSWORD}
+    )
     assert response.status_code == 303
     assert "stemme_session" in client.cookies
     assert user.email == "kari.nordmann@test.stemme.no"
 
 
 @pytest.mark.parametrize("case", ["wrong_password", "unknown_user", "empty"])
-def test_failed_login_is_a_generic_401(client: WebClient, make_user, db: Session, case: str) -> None:  # type: ignore[no-untyped-def]
+def test_failed_login_is_a_generic_401(
+    client: WebClient, make_user: MakeUser, db: Session, case: str
+) -> None:
     user = make_user("analyst", ["Oslo"])
     form = {
         "wrong_password": {"email": user.email, "password": "feil passord her ja"},
@@ -93,7 +100,9 @@ def test_failed_login_is_a_generic_401(client: WebClient, make_user, db: Session
     assert "login.succeeded" not in actions
 
 
-def test_failed_login_keeps_the_email_but_never_the_password(client: WebClient, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_failed_login_keeps_the_email_but_never_the_password(
+    client: WebClient, make_user: MakeUser
+) -> None:
     user = make_user("analyst", ["Oslo"])
     client.get("/login")
     response = client.post("/login", {"email": user.email, "password": "hemmelig-feil-passord"})
@@ -102,11 +111,15 @@ def test_failed_login_keeps_the_email_but_never_the_password(client: WebClient, 
     assert "hemmelig-feil-passord" not in response.text
 
 
-def test_lockout_after_too_many_failures(client: WebClient, make_user, settings, db: Session) -> None:  # type: ignore[no-untyped-def]
+def test_lockout_after_too_many_failures(
+    client: WebClient, make_user: MakeUser, settings: Settings, db: Session
+) -> None:
     user = make_user("analyst", ["Oslo"])
     client.get("/login")
     for attempt in range(settings.login_max_failures):
-        response = client.post("/login", {"email": user.email, "password": f"galt passord {attempt}"})
+        response = client.post(
+            "/login", {"email": user.email, "password": f"galt passord {attempt}"}
+        )
         assert response.status_code == 401, attempt
         assert LOGIN_ERROR in response.text
     # locked now: even the right password is refused, with the lock message
@@ -120,7 +133,9 @@ def test_lockout_after_too_many_failures(client: WebClient, make_user, settings,
     assert "login.locked" in db.scalars(select(AuditEvent.action)).all()
 
 
-def test_lockout_expires(client: WebClient, make_user, settings, db: Session) -> None:  # type: ignore[no-untyped-def]
+def test_lockout_expires(
+    client: WebClient, make_user: MakeUser, settings: Settings, db: Session
+) -> None:
     user = make_user("analyst", ["Oslo"])
     client.get("/login")
     for attempt in range(settings.login_max_failures):
@@ -138,8 +153,8 @@ def test_lockout_expires(client: WebClient, make_user, settings, db: Session) ->
 
 @pytest.mark.parametrize("token", [None, "wrong", ""])
 def test_post_without_valid_csrf_token_is_refused(
-    client: WebClient, make_user, sessions, token: str | None
-) -> None:  # type: ignore[no-untyped-def]
+    client: WebClient, make_user: MakeUser, sessions: sessionmaker[Session], token: str | None
+) -> None:
     admin = make_user("admin")
     client.login(admin.email)
     before = count_users(sessions)
@@ -159,8 +174,8 @@ def test_post_without_valid_csrf_token_is_refused(
 
 
 def test_csrf_token_of_another_browser_is_refused(
-    client: WebClient, login_as: LoginAs, make_user, sessions
-) -> None:  # type: ignore[no-untyped-def]
+    client: WebClient, login_as: LoginAs, make_user: MakeUser, sessions: sessionmaker[Session]
+) -> None:
     admin = make_user("admin")
     client.login(admin.email)
     other = login_as()
@@ -181,7 +196,9 @@ def test_csrf_token_of_another_browser_is_refused(
     assert count_users(sessions) == before
 
 
-def test_csrf_header_is_accepted_for_htmx(client: WebClient, make_user, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_csrf_header_is_accepted_for_htmx(
+    client: WebClient, make_user: MakeUser, sessions: sessionmaker[Session]
+) -> None:
     admin = make_user("admin")
     client.login(admin.email)
     form = {
@@ -198,7 +215,9 @@ def test_csrf_header_is_accepted_for_htmx(client: WebClient, make_user, sessions
     assert right.status_code == 303
 
 
-def test_login_itself_needs_a_csrf_token(client: WebClient, make_user, db: Session) -> None:  # type: ignore[no-untyped-def]
+def test_login_itself_needs_a_csrf_token(
+    client: WebClient, make_user: MakeUser, db: Session
+) -> None:
     user = make_user("analyst", ["Oslo"])
     client.get("/login")
     response = client.post("/login", {"email": user.email, "password": PASSWORD}, csrf=False)
@@ -231,7 +250,7 @@ def test_pages_need_a_login(client: WebClient) -> None:
     assert EXPIRED not in login.text
 
 
-def test_login_returns_to_next(client: WebClient, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_login_returns_to_next(client: WebClient, make_user: MakeUser) -> None:
     admin = make_user("admin")
     client.get("/login?next=/admin/audit")
     response = client.post(
@@ -246,7 +265,7 @@ def test_login_returns_to_next(client: WebClient, make_user) -> None:  # type: i
     "target",
     ["//evil.example", "https://evil.example/", "/\\evil.example", "evil.example", "javascript:x"],
 )
-def test_next_only_follows_local_paths(client: WebClient, make_user, target: str) -> None:  # type: ignore[no-untyped-def]
+def test_next_only_follows_local_paths(client: WebClient, make_user: MakeUser, target: str) -> None:
     user = make_user("analyst", ["Oslo"])
     page = client.get("/login", params={"next": target})
     assert page.status_code == 200
@@ -256,7 +275,24 @@ def test_next_only_follows_local_paths(client: WebClient, make_user, target: str
     assert response.headers["location"] == "/"
 
 
-def test_logged_in_user_visiting_login_is_sent_on(client: WebClient, make_user) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/ /evil.example"])
+def test_next_with_whitespace_does_not_become_protocol_relative(
+    client: WebClient, make_user: MakeUser, target: str
+) -> None:
+    """Browsers drop tabs and newlines from URLs, so "/<tab>/evil" must not reach the
+    Location header as such."""
+    user = make_user("analyst", ["Oslo"])
+    client.get("/login")
+    response = client.post("/login", {"email": user.email, "password": PASSWORD, "next": target})
+    assert response.status_code == 303
+    location = response.headers["location"]
+    cleaned = "".join(ch for ch in location if ch not in "\t\n\r ")
+    assert location.startswith("/")
+    assert not cleaned.startswith("//")
+    assert not cleaned.startswith("/\\")
+
+
+def test_logged_in_user_visiting_login_is_sent_on(client: WebClient, make_user: MakeUser) -> None:
     user = make_user("analyst", ["Oslo"])
     client.login(user.email)
     response = client.get("/login?next=/account")
@@ -266,7 +302,9 @@ def test_logged_in_user_visiting_login_is_sent_on(client: WebClient, make_user) 
     assert evil.headers["location"] == "/"
 
 
-def test_expired_session_redirects_with_message(client: WebClient, make_user, db: Session) -> None:  # type: ignore[no-untyped-def]
+def test_expired_session_redirects_with_message(
+    client: WebClient, make_user: MakeUser, db: Session
+) -> None:
     user = make_user("leader", ["Oslo"])
     client.login(user.email)
     db.execute(update(WebSession).values(expires_at=utcnow() - timedelta(minutes=1)))
@@ -280,7 +318,9 @@ def test_expired_session_redirects_with_message(client: WebClient, make_user, db
     assert 'name="next" value="/admin/users"' in login.text
 
 
-def test_idle_session_expires(client: WebClient, make_user, db: Session, settings) -> None:  # type: ignore[no-untyped-def]
+def test_idle_session_expires(
+    client: WebClient, make_user: MakeUser, db: Session, settings: Settings
+) -> None:
     user = make_user("analyst", ["Oslo"])
     client.login(user.email)
     idle = timedelta(minutes=settings.session_idle_minutes + 1)
@@ -291,12 +331,12 @@ def test_idle_session_expires(client: WebClient, make_user, db: Session, setting
     assert response.headers["location"].endswith("utlopt=1")
 
 
-def test_unknown_session_cookie_counts_as_expired(live_server: LiveServer) -> None:
-    with WebClient(live_server.url) as web:
-        web.cookies["stemme_session"] = "forged-session-value"
-        response = web.get("/")
-        assert response.status_code == 303
-        assert response.headers["location"] == "/login?next=/&utlopt=1"
+def test_unknown_session_cookie_counts_as_expired(login_as: LoginAs) -> None:
+    web = login_as()
+    web.cookies["stemme_session"] = "forged-session-value"
+    response = web.get("/")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/&utlopt=1"
 
 
 def test_htmx_request_without_session_gets_401_with_hx_redirect(client: WebClient) -> None:
@@ -305,7 +345,9 @@ def test_htmx_request_without_session_gets_401_with_hx_redirect(client: WebClien
     assert response.headers["hx-redirect"] == "/login?next=/admin/audit"
 
 
-def test_htmx_request_with_expired_session(client: WebClient, make_user, db: Session) -> None:  # type: ignore[no-untyped-def]
+def test_htmx_request_with_expired_session(
+    client: WebClient, make_user: MakeUser, db: Session
+) -> None:
     user = make_user("leader", ["Oslo"])
     client.login(user.email)
     db.execute(update(WebSession).values(expires_at=utcnow() - timedelta(minutes=1)))
@@ -315,7 +357,9 @@ def test_htmx_request_with_expired_session(client: WebClient, make_user, db: Ses
     assert response.headers["hx-redirect"] == "/login?next=/admin/audit&utlopt=1"
 
 
-def test_logout_ends_the_session(client: WebClient, make_user, db: Session, live_server) -> None:  # type: ignore[no-untyped-def]
+def test_logout_ends_the_session(
+    client: WebClient, make_user: MakeUser, db: Session, login_as: LoginAs
+) -> None:
     user = make_user("analyst", ["Oslo"])
     client.login(user.email)
     old_cookie = client.cookies["stemme_session"]
@@ -327,15 +371,15 @@ def test_logout_ends_the_session(client: WebClient, make_user, db: Session, live
     assert "Du er logget ut." in page.text
     assert db.scalars(select(WebSession)).all() == []
     # the old cookie, replayed, no longer works
-    with WebClient(live_server.url) as replay:
-        replay.cookies["stemme_session"] = old_cookie
-        again = replay.get("/")
-        assert again.status_code == 303
-        assert again.headers["location"].startswith("/login")
+    replay = login_as()
+    replay.cookies["stemme_session"] = old_cookie
+    again = replay.get("/")
+    assert again.status_code == 303
+    assert again.headers["location"].startswith("/login")
     assert "logout" in db.scalars(select(AuditEvent.action)).all()
 
 
-def test_logout_ends_only_that_session(login_as: LoginAs, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_logout_ends_only_that_session(login_as: LoginAs, make_user: MakeUser) -> None:
     user = make_user("analyst", ["Oslo"])
     first = login_as(user.email)
     second = login_as(user.email)
@@ -344,7 +388,7 @@ def test_logout_ends_only_that_session(login_as: LoginAs, make_user) -> None:  #
     assert first.get("/").status_code == 303
 
 
-def test_a_new_login_gets_a_new_session_id(client: WebClient, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_login_gets_a_new_session_id(client: WebClient, make_user: MakeUser) -> None:
     user = make_user("analyst", ["Oslo"])
     client.login(user.email)
     first = client.cookies["stemme_session"]
@@ -389,7 +433,7 @@ def test_english_words_on_login_page(client: WebClient) -> None:
         assert "Password" in page.text
 
 
-def test_nynorsk_error_message(client: WebClient, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_nynorsk_error_message(client: WebClient, make_user: MakeUser) -> None:
     user = make_user("analyst", ["Oslo"])
     client.get("/login")
     client.post("/language", {"language": "nn", "next": "/login"})

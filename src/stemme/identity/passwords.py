@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -20,7 +21,7 @@ def _hasher() -> PasswordHasher:
 
 @cache
 def _dummy_hash() -> str:
-    return _hasher().hash("stemme-timing-equaliser")
+    return _hasher().hash(secrets.token_urlsafe(32))  # matches no password anyone can type
 
 
 def check_policy(password: str) -> None:
@@ -40,9 +41,9 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
-    """Constant work whether or not the user exists (``stored_hash`` None)."""
+    """Constant work whether or not the user exists (``stored_hash`` None or empty)."""
     try:
-        return _hasher().verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
+        return _hasher().verify(stored_hash or _dummy_hash(), password) and bool(stored_hash)
     except (VerificationError, InvalidHashError):
         return False
 

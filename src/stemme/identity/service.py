@@ -96,20 +96,30 @@ def update_user(session: Session, actor: Principal, user_id: int, data: UserInpu
     user = get_user(session, actor, user_id)
     role = parse_role(data.role)
     districts = parse_districts(data.districts)
+    _require_may_manage(actor, user)
     _require_may_grant(actor, role, districts)
     if actor.user_id == user.id and role != Role(user.role):
         raise InvalidInputError("Du kan ikke endre din egen rolle.")
     user.role = role.value
     user.display_name = data.display_name.strip()[:200]
     user.national_scope = districts is None
-    user.district_rows = [UserDistrict(district=d) for d in sorted(districts or ())]
+    _replace_districts(user, districts or frozenset())
     session.flush()
     _audit_user(session, actor, "user.update", user)
     return user
 
 
+def _replace_districts(user: User, wanted: frozenset[str]) -> None:
+    """Keep rows still wanted and add the new ones (delete-then-insert of the same district
+    in one flush would trip the unique constraint)."""
+    user.district_rows = [row for row in user.district_rows if row.district in wanted]
+    have = {row.district for row in user.district_rows}
+    user.district_rows += [UserDistrict(district=d) for d in sorted(wanted - have)]
+
+
 def set_user_active(session: Session, actor: Principal, user_id: int, active: bool) -> User:
     user = get_user(session, actor, user_id)
+    _require_may_manage(actor, user)
     if actor.user_id == user.id and not active:
         raise InvalidInputError("Du kan ikke deaktivere deg selv.")
     user.is_active = active
@@ -169,6 +179,18 @@ def _require_may_grant(actor: Principal, role: Role, districts: frozenset[str] |
         actor.require(Permission.GRANT_ADMIN)
     if not actor.covers_all(districts):
         raise PermissionDeniedError("Du kan bare gi tilgang til dine egne politidistrikter.")
+
+
+def _require_may_manage(actor: Principal, user: User) -> None:
+    """Changing an account needs rights over all of it: admins only by admins, and only
+    accounts whose whole scope the actor covers (else a reset password widens the actor)."""
+    if Role(user.role) == Role.ADMIN:
+        actor.require(Permission.GRANT_ADMIN)
+    scope = None if user.national_scope else frozenset(user.districts)
+    if not actor.covers_all(scope):
+        raise PermissionDeniedError(
+            "Brukeren har tilgang utenfor dine politidistrikter; be en administrator."
+        )
 
 
 def _audit_user(session: Session, actor: Principal, action: str, user: User) -> None:
@@ -243,6 +265,7 @@ def change_password(session: Session, actor: Principal, current: str, new: str) 
 
 def set_password(session: Session, actor: Principal, user_id: int, password: str) -> None:
     user = get_user(session, actor, user_id)
+    _require_may_manage(actor, user)
     user.password_hash = hash_password(password)
     audit.record(session, actor, "user.password_reset", "user", user.id)
 
@@ -314,8 +337,8 @@ def create_token(
     session: Session, actor: Principal, user: User, name: str, lifetime: timedelta | None = None
 ) -> tuple[ApiToken, str]:
     """A new token for ``user``; the raw value is returned once and never stored."""
-    if actor.user_id != user.id:
-        get_user(session, actor, user.id)  # managing someone else's tokens
+    if actor.user_id != user.id:  # minting a token for someone else acts as them
+        _require_may_manage(actor, get_user(session, actor, user.id))
     actor.require(Permission.MANAGE_OWN_TOKENS)
     if not user.is_active:
         raise InvalidInputError("Brukeren er deaktivert.")

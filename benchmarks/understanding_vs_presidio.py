@@ -1,0 +1,250 @@
+"""stemme's understanding pipeline vs Presidio: PII quality on the dev set and throughput.
+
+    python benchmarks/understanding_vs_presidio.py [--gold PATH] [--messages 2000]
+
+Quality: recall, precision and F2 of personal-data spans on the annotated dev messages, both
+systems scored by the evaluation's own scorer (``score.py`` next to the gold file).
+Throughput: messages per second on a generated corpus (templates with fake names, numbers
+and places), one process, one thread. stemme runs the full pipeline (language, detection,
+redaction, triage with the trained model, district); Presidio runs its default recognizers
+plus a fødselsnummer pattern, on a blank spaCy pipeline (no model download, so no NER).
+
+Targets: stemme ≥ 3x Presidio's messages per second, and a higher F2.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402 - thread limits must be set before numpy is imported
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import random  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from types import ModuleType  # noqa: E402
+from typing import Any  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_GOLD = ROOT.parent / "shared" / "eval" / "messages-dev.jsonl"
+PRESIDIO_TYPES = {
+    "PERSON": "PERSON",
+    "EMAIL_ADDRESS": "EMAIL",
+    "PHONE_NUMBER": "PHONE",
+    "CREDIT_CARD": "PAYMENT_CARD",
+    "IBAN_CODE": "BANK_ACCOUNT",
+    "IP_ADDRESS": "IP_ADDRESS",
+    "NO_FODSELSNUMMER": "NATIONAL_ID",
+    "URL": "USERNAME",
+}
+
+
+# --- the two systems ----------------------------------------------------------------------
+
+
+def stemme_predict() -> Any:
+    from stemme.understanding import analyze
+    from stemme.understanding.cli import prediction
+
+    def predict(item_id: str, text: str) -> dict[str, Any]:
+        return prediction(item_id, analyze(text))
+
+    return predict
+
+
+def presidio_predict() -> Any:
+    """Presidio's analyzer on a blank spaCy pipeline, default recognizers + fødselsnummer."""
+    try:
+        import spacy
+        from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer
+        from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    except ImportError:
+        sys.exit("presidio-analyzer is missing: pip install -e '.[bench]'")
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+    logging.getLogger("tldextract").setLevel(logging.CRITICAL)  # no network: bundled list
+
+    class BlankSpacyEngine(SpacyNlpEngine):  # type: ignore[misc]
+        """spaCy without a trained model: tokenisation only, nothing to download."""
+
+        def load(self) -> None:
+            self.nlp = {"en": spacy.blank("en")}
+
+    engine = BlankSpacyEngine(models=[{"lang_code": "en", "model_name": "blank"}])
+    engine.load()
+    analyzer = AnalyzerEngine(nlp_engine=engine, supported_languages=["en"])
+    fnr = Pattern("fødselsnummer", r"\b\d{6}\s?\d{5}\b", 0.6)
+    analyzer.registry.add_recognizer(
+        PatternRecognizer(supported_entity="NO_FODSELSNUMMER", patterns=[fnr])
+    )
+
+    def predict(item_id: str, text: str) -> dict[str, Any]:
+        results = analyzer.analyze(text=text, language="en")
+        entities = [
+            {
+                "start": r.start,
+                "end": r.end,
+                "type": PRESIDIO_TYPES.get(r.entity_type, r.entity_type),
+                "score": r.score,
+            }
+            for r in results
+        ]
+        return {"id": item_id, "entities": entities}
+
+    return predict
+
+
+# --- quality --------------------------------------------------------------------------------
+
+
+def load_scorer(gold: Path) -> ModuleType:
+    path = gold.parent / "score.py"
+    spec = importlib.util.spec_from_file_location("eval_score", path)
+    if spec is None or spec.loader is None:
+        sys.exit(f"no scorer at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def quality(scorer: ModuleType, gold: dict[str, dict[str, Any]], predict: Any) -> dict[str, float]:
+    predictions = {gid: predict(gid, row["text"]) for gid, row in gold.items()}
+    metrics, _ = scorer.score(gold, predictions)
+    return {k: metrics[k] for k in ("pii.recall", "pii.precision", "pii.f2", "pii.leaked_rate")}
+
+
+# --- throughput -----------------------------------------------------------------------------
+
+TEMPLATES = [
+    "Hei, jeg heter {name} og vil anmelde at sykkelen min ble stjålet i {place}. Ring {phone}.",
+    "Eg heiter {name}, fødselsnummer {fnr}. Nokon har brukt kortet mitt {card} på nett.",
+    "Hvordan fornyer jeg passet? Mvh {name}, {email}",
+    "Vil tipse om at det selges hasj ved {place} stasjon, bilen har skilt {plate}.",
+    "Naboen min {name} står utenfor døra mi med kniv nå! Adresse {street} {number}, {place}.",
+    "Hi, my name is {name}, I lost my wallet in {place}. Call me on +47 {phone} or {email}",
+    "Tusen takk til betjentene i {place} for god hjelp i dag!",
+    "Hej, jag heter {name} och min telefon blev stulen i {place}. Mitt nummer är {phone}.",
+    "Datteren min på 13 får meldinger fra {handle} på Snapchat som ber om bilder. {name}",
+    "Jeg betalte til kontonummer {account} for en mobil på Finn, men fikk aldri noe. {name}",
+    "Hei! Test test",
+    "Noen har hacket kontoen min, IP-adressen {ip} logget inn. Mvh {name}, tlf {phone}",
+]
+STREETS = ["Storgata", "Kongens gate", "Parkveien", "Skolegata", "Fjordvegen", "Kirkegata"]
+
+
+def _fnr(rng: random.Random) -> str:
+    while True:
+        digits = [int(c) for c in f"{rng.randint(1, 28):02d}{rng.randint(1, 12):02d}"]
+        digits += [int(c) for c in f"{rng.randint(50, 99):02d}{rng.randint(100, 499):03d}"]
+        k1 = 11 - sum(d * w for d, w in zip(digits, [3, 7, 6, 1, 8, 9, 4, 5, 2], strict=True)) % 11
+        k1 = 0 if k1 == 11 else k1
+        if k1 == 10:
+            continue
+        digits.append(k1)
+        weights = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2]
+        k2 = 11 - sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
+        k2 = 0 if k2 == 11 else k2
+        if k2 == 10:
+            continue
+        return "".join(map(str, [*digits, k2]))
+
+
+def _card(rng: random.Random) -> str:
+    digits = [4] + [rng.randint(0, 9) for _ in range(14)]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        doubled = d * 2 if i % 2 == 0 else d
+        total += doubled - 9 if doubled > 9 else doubled
+    digits.append((10 - total % 10) % 10)
+    text = "".join(map(str, digits))
+    return " ".join(text[i : i + 4] for i in range(0, 16, 4))
+
+
+def _account(rng: random.Random) -> str:
+    """A mod-11-valid Norwegian account number written 1234.56.78903."""
+    weights = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2]
+    while True:
+        digits = [rng.randint(0, 9) for _ in range(10)]
+        check = 11 - sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
+        if check == 11:
+            check = 0
+        if check != 10:
+            text = "".join(map(str, [*digits, check]))
+            return f"{text[:4]}.{text[4:6]}.{text[6:]}"
+
+
+def corpus(size: int, seed: int = 7) -> list[str]:
+    from stemme.geo.service import all_kommuner, first_names, last_names
+
+    rng = random.Random(seed)
+    firsts, lasts = rng.sample(sorted(first_names()), 300), rng.sample(sorted(last_names()), 300)
+    places = [k.name for k in all_kommuner()]
+    messages = []
+    for i in range(size):
+        first, last = rng.choice(firsts), rng.choice(lasts)
+        values = {
+            "name": f"{first} {last}",
+            "place": rng.choice(places),
+            "phone": f"{rng.choice('49')}{rng.randint(1000000, 9999999)}",
+            "fnr": _fnr(rng),
+            "card": _card(rng),
+            "email": f"{first.lower()}.{last.lower()}@example.no",
+            "plate": f"{rng.choice(['EL', 'AB', 'RF', 'SU'])} {rng.randint(10000, 99999)}",
+            "street": rng.choice(STREETS),
+            "number": rng.randint(1, 120),
+            "handle": f"@{first.lower()}{rng.randint(1, 99)}",
+            "account": _account(rng),
+            "ip": ".".join(str(rng.randint(1, 223)) for _ in range(4)),
+        }
+        messages.append(TEMPLATES[i % len(TEMPLATES)].format(**values))
+    return messages
+
+
+def throughput(predict: Any, messages: list[str]) -> float:
+    for text in messages[:20]:  # warm up: load models outside the clock
+        predict("w", text)
+    start = time.perf_counter()
+    for index, text in enumerate(messages):
+        predict(str(index), text)
+    return len(messages) / (time.perf_counter() - start)
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gold", type=Path, default=DEFAULT_GOLD)
+    parser.add_argument("--messages", type=int, default=2000)
+    args = parser.parse_args()
+
+    scorer = load_scorer(args.gold)
+    gold = scorer.load(args.gold)
+    systems = {"stemme": stemme_predict(), "presidio": presidio_predict()}
+    messages = corpus(args.messages)
+    results = {}
+    for name, predict in systems.items():
+        figures = quality(scorer, gold, predict)
+        figures["msgs_per_s"] = throughput(predict, messages)
+        results[name] = figures
+
+    print(f"dev set: {len(gold)} messages; throughput corpus: {len(messages)} messages, 1 core")
+    print(f"{'':18}{'stemme':>10}{'presidio':>10}{'ratio':>8}")
+    for key in ("pii.recall", "pii.precision", "pii.f2", "pii.leaked_rate", "msgs_per_s"):
+        ours, theirs = results["stemme"][key], results["presidio"][key]
+        ratio = f"{ours / theirs:7.2f}x" if theirs else "      -"
+        fmt = "{:10.1f}" if key == "msgs_per_s" else "{:10.3f}"
+        print(f"{key:18}{fmt.format(ours)}{fmt.format(theirs)}{ratio}")
+    speed = results["stemme"]["msgs_per_s"] / results["presidio"]["msgs_per_s"]
+    f2_ok = results["stemme"]["pii.f2"] > results["presidio"]["pii.f2"]
+    print(f"target ≥ 3x Presidio's msgs/s: {'met' if speed >= 3 else 'NOT met'} ({speed:.2f}x)")
+    print(f"target F2 above Presidio's: {'met' if f2_ok else 'NOT met'}")
+    print(json.dumps(results, indent=None))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Small text helpers shared by the recognizers: context windows, dates, tags."""
+
+from __future__ import annotations
+
+import re
+
+TAG_RE = re.compile(r"<[A-Z][A-Z_]*(?:_\d+)?>")
+"""A tag written by the "tag" or "pseudonymise" operator; never detected again."""
+
+DATE_RE = re.compile(
+    r"(?<![\d.])(?:(?:0?[1-9]|[12]\d|3[01])[./-](?:0?[1-9]|1[0-2])[./-](?:\d{4}|\d{2})"
+    r"|(?:19|20)\d{2}[./-](?:0?[1-9]|1[0-2])[./-](?:0?[1-9]|[12]\d|3[01]))(?![\d])"
+)
+"""Dates such as 24.11.2026, 01.01.90, 2026-11-24."""
+
+TIME_RE = re.compile(r"(?<![\d.:])(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[:.][0-5]\d)?(?![\d:])")
+"""Clock times such as 15:30, 08.00, 23:30:15."""
+
+
+def before(text: str, start: int, width: int = 40) -> str:
+    """The lower-cased text in the ``width`` characters before ``start``."""
+    return text[max(0, start - width) : start].casefold()
+
+
+def after(text: str, end: int, width: int = 20) -> str:
+    """The lower-cased text in the ``width`` characters after ``end``."""
+    return text[end : end + width].casefold()
+
+
+def digits(value: str) -> str:
+    """Only the ASCII digits of ``value``."""
+    return "".join(ch for ch in value if "0" <= ch <= "9")
+
+
+def spans_of(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """The (start, end) of every match of ``pattern`` in ``text``."""
+    return [m.span() for m in pattern.finditer(text)]
+
+
+def overlaps(start: int, end: int, ranges: list[tuple[int, int]]) -> bool:
+    """Whether [start, end) overlaps any of ``ranges``."""
+    return any(s < end and start < e for s, e in ranges)

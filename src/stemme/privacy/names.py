@@ -1,0 +1,408 @@
+"""Person names from name lists, capitalisation and context cues (no NER model).
+
+A capitalised first name from the lists is a name, except first names that are also common
+words ("Per", "Liv", "Dag", "Stein"…), which need a cue ("jeg heter", "min sønn", "mvh", a
+greeting, "og" after another name) or a following surname. After a strong cue an unknown
+capitalised word is taken as a name, and a lower-case name from the lists is accepted
+("jeg heter kari nordmann", "broren min jonas"). A name runs on over following capitalised
+first names, surnames and unknown capitalised words ("Eirik Hovden", "Lucas Ferreira").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from stemme.privacy._data import (
+    ambiguous_names,
+    common_words,
+    given_names,
+    given_names_folded,
+    organisations,
+    place_names,
+    surnames,
+    surnames_folded,
+)
+from stemme.privacy.types import Span
+
+_TOKEN_RE = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_KIN = (
+    r"sønn|sønnen|son|sonen|søn|datter|datteren|dattera|dotter|dottera|dottern|barn|barnet|"
+    r"gutt|gutten|guten|jente|jenta|jenten|pojke|pojken|flicka|flickan|pige|pigen|dreng|drengen|"
+    r"venn|vennen|venen|venninne|venninna|venninnen|veninde|ven|vän|vännen|kompis|kompisen|"
+    r"kamerat|kameraten|klassekamerat|kjæreste|kjæresten|kjærasten|kæreste|pojkvän|flickvän|"
+    r"bror|broren|brodern|brother|søster|søstera|søsteren|søstra|systera|syster|systern|sister|mann|mannen|"
+    r"ektemann|kone|kona|hustru|wife|husband|samboer|samboeren|sambo|sambon|partner|eks|eksen|"
+    r"ex|exen|ekskjæreste|mor|mora|moren|far|faren|mamma|pappa|mom|mum|dad|mother|father|"
+    r"onkel|tante|uncle|aunt|fetter|kusine|cousin|nabo|naboen|granne|grannen|nabokona|neighbour|"
+    r"neighbor|kollega|kollegaen|sjef|sjefen|boss|lærer|læreren|elev|eleven|stefar|stemor|"
+    r"bestemor|bestefar|farmor|mormor|farfar|morfar|besteforeldre|friend|boyfriend|girlfriend|"
+    r"daughter|stepson|stepdaughter|grandson|granddaughter|barnebarn|niese|nevø|svoger|svigerinne"
+)
+_KIN_PREFIX = (
+    r"(?:lille|store|lilla|stora|lil|vesle|halv|ste|beste|bonus|ekte|little|big|step|best)?-?"
+)
+_POSSESSIVE = (
+    r"min|mi|mitt|mine|vår|vårt|våre|hans|hennes|hennar|hendes|deres|dykkar|my|our|his|her|"
+    r"their|din|di|ditt|your|vores|mit|sin|si|sitt"
+)
+_END = (
+    r"(?:\s+(?:visstnok|vel|egentlig|faktisk|kanskje|antakelig|trolig|tydeligvis|apparently|"
+    r"probably|actually|just))?\s*[,:]?\s*$"
+)
+_STRONG_CUE_RE = re.compile(
+    r"(?:\b(?:heter|heiter|hedder|het|hette|heitte|kalt|kalla|kalles|kallast|kallad|kaldet|"
+    r"called|named)"
+    r"|\b(?:navn|navnet|namn|namnet|name)(?:\s+\w+){0,2}\s+(?:er|var|är|is|was)"
+    r"|\bname's"
+    r"|\b(?:tôi là|tên tôi là|me llamo|mi nombre es|je m'appelle|je suis|ich heiße|ich heisse|"
+    r"mein name ist|nazywam się|mam na imię|jestem|меня зовут|мене звати|мое имя|моє ім'я|"
+    r"benim adım|adım|ismim|numele meu este|mă numesc|mi chiamo|o meu nome é|chamo-me|"
+    r"ana ismi|اسمي|انا|jina langu ni|magacaygu waa|waxaa la i yiraahdaa)"
+    r"|\b(?:navn|namn|name|kontaktperson|kontakt|avsender|sender|signert|fra|frå|from|från)\s*:"
+    r"|\b(?:mvh|hilsen|helsing|helsinga|hälsningar|hälsning|hilsner|hilsninger|regards|"
+    r"sincerely|cheers|takk|tack|tak|thanks)[\s,.:!-]*(?:fra|frå|från|from)?"
+    rf"|\b(?:{_POSSESSIVE})\s+(?:\w+\s+)?{_KIN_PREFIX}(?:{_KIN})(?:\s+(?:er|heter|het|is))?"
+    rf"|\b{_KIN_PREFIX}(?:{_KIN})\s+(?:{_POSSESSIVE})(?:\s+(?:er|heter|het|is|var))?"
+    rf"){_END}"
+)
+_WEAK_CUE_RE = re.compile(
+    r"(?:\b(?:hei|heisann|hey|hi|hello|hej|hallo|kjære|dear|kære|med|sammen med|with|og|and|"
+    r"och|samt|eller|or|jeg er|eg er|jag är|jeg hedder|i'm|i am|im|this is|dette er|her er|"
+    r"det er|här är|mr|mrs|ms|miss|dr|herr|fru|frk|hr|politibetjent|betjent|rektor|lege|"
+    r"advokat|ring|ringe|ringte|call|text|spør|spurte|ask|fortell|fortalte|si til|sa til|"
+    r"snakk med|snakket med|snakka med|møtte|traff|met|told|kontakt|kontakte|melding fra|"
+    r"meldinger fra|message from|messages from|"
+    rf"{_KIN})\.?"
+    rf"){_END}"
+)
+_SELF_RE = re.compile(
+    r"\b(?:jeg er|eg er|jag är|i am|i'm|im|this is|dette er|det er|her er|här är)\s+$"
+)
+_NAMING_RE = re.compile(
+    r"(?:heter|heiter|hedder|het|hette|heitte|name is|navn er|namn er|navnet mitt er|"
+    r"namnet mitt er|mvh|hilsen|helsing|hälsningar)\s*[,:]?\s*$"
+)
+# "en svart labrador som heter Bella": pets are named too, but are not persons.
+_PET_RE = re.compile(
+    r"\b(?:hund|hunden|hundane|bikkja|valp|valpen|katt|katten|katta|kattunge|hest|hesten|"
+    r"labrador|puddel|dog|puppy|cat|kitten|horse|hund\w*|katt\w*)\b[^.!?]{0,25}"
+    r"(?:heter|heiter|hedder|som het|called|named)\s*$"
+)
+_CLAUSE_END_RE = re.compile(r"\s*(?:[,.!?)]|$|igjen\b|her\b|som\b|fra\b|og\b)")
+_STREET_BEFORE_RE = re.compile(r"\b(?:på|ved|langs|nedover|oppover|bortover|along|on)\s+$")
+_CONJ_RE = re.compile(r"\s*(?:og|and|och|&|,|eller|or)\s*")
+_FOLLOWING_CUE_RE = re.compile(
+    r"^\s*(?:,\s*)?(?:sa|sier|fortalte|skrev|skriver|truet|truer|truga|slo|slår|ringte|sendte|"
+    r"said|says|told|wrote|threatened|texted|og (?:jeg|meg|eg)|and i|and me|och jag|og jeg)\b",
+    re.IGNORECASE,
+)
+_TITLE_RE = re.compile(
+    r"\b(?:mr|mrs|ms|dr|herr|fru|frk|hr|politibetjent|betjent|rektor|lege|advokat|"
+    r"lærer|læreren|sjef|sjefen|professor|familien|familjen|familie|family)\.?\s*$"
+)
+_LOCATIVE_RE = re.compile(r"\b(?:i|på|fra|frå|från|til|till|ved|mot|nær|near|in|to|from|at)\s*$")
+_PARTICLES = frozenset(
+    {"van", "von", "der", "den", "de", "da", "di", "al", "el", "bin", "ibn", "af"}
+)
+_LINK_RE = re.compile(r"^(?:\s|-)$")
+
+
+def _words(text: str) -> list[tuple[int, int, str]]:
+    """The word tokens of ``text`` as (start, end, word)."""
+    return [(m.start(), m.end(), m.group(0)) for m in _TOKEN_RE.finditer(text)]
+
+
+_LOWER_LINK_RE = re.compile(
+    r"\b(?:meg|jeg|eg|me|vi|oss|mig|jag|mej|i|me)\s+(?:og|and|och|o)\s+$"
+    r"|\b(?:sammen med|saman med|med|with|hos|og|and|och)\s+$"
+)
+_SENTENCE_END = frozenset('.!?\n:;"«»“”(')
+_SIGNATURE_RE = re.compile(
+    r"(?:^|[.!?\n]|\s[-–—])\s*([^\W\d_][^\n.!?]{1,60}?)[\s,.]*[+\d][\d\s().-]*$|"
+    r"(?:^|[.!?\n]|\s[-–—])\s*([^\W\d_][^\n.!?,]{1,60}?)[\s,.!]*$"
+)
+_BAD_BEFORE = frozenset("@_./#\\<0123456789")
+
+
+def _is_cap(word: str) -> bool:
+    return word[:1].isupper() and (len(word) == 1 or not word.isupper())
+
+
+def _known_first(word: str) -> bool:
+    names = given_names()
+    if word in names:
+        return True
+    if "-" in word:
+        return all(part in names for part in word.split("-"))
+    return (word.endswith("s") and word[:-1] in names) or word.rstrip("'’s") in names
+
+
+def _cue(text: str, start: int) -> int:
+    """2 after a strong cue (heter, mvh, min sønn), 1 after a weak one (hei, og, med), else 0."""
+    window = text[max(0, start - 40) : start].casefold()
+    if not window:
+        return 0
+    if _STRONG_CUE_RE.search(window):
+        return 2
+    return 1 if _WEAK_CUE_RE.search(window) else 0
+
+
+def _extends(word: str, capitalised: bool) -> bool:
+    """Whether ``word`` continues a name (a further first name, surname or unknown capital)."""
+    folded = word.casefold()
+    if folded in organisations():
+        return False
+    if not capitalised:
+        return (folded in surnames_folded() or folded in given_names_folded()) and (
+            folded not in common_words()
+        )
+    if not _is_cap(word):
+        return False
+    if word in surnames() or word in given_names():
+        return True
+    return folded not in common_words() and folded not in place_names() and len(word) > 1
+
+
+def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
+    """Person names (first name alone counts), one span per full name."""
+    text = _unshout(text)
+    tokens = [(m.start(), m.end(), m.group(0)) for m in _TOKEN_RE.finditer(text)]
+    common = common_words()
+    orgs = organisations()
+    places = place_names()
+    ambiguous = ambiguous_names()
+    first_folded = given_names_folded()
+    ambiguous_folded = {name.casefold() for name in ambiguous}
+    last_end = -10
+    found: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        start, end, word = tokens[i]
+        i += 1
+        if (start and text[start - 1] in _BAD_BEFORE) or (end < len(text) and text[end] in "_@"):
+            continue
+        if end < len(text) and text[end].isdigit():
+            continue
+        folded = word.casefold()
+        if folded in orgs:
+            continue
+        capitalised = _is_cap(word)
+        known = _known_first(word) if capitalised else folded in first_folded
+        if not known and not capitalised:
+            continue
+        if not known and folded in common:
+            continue  # "Jeg", "Hei", "Det": never a name when not also a first name
+        nxt = tokens[i] if i < len(tokens) else None
+        adjacent = nxt is not None and _LINK_RE.match(text[end : nxt[0]]) is not None
+        cue = _cue(text, start)
+        if last_end >= 0 and _CONJ_RE.fullmatch(text[last_end:start]):
+            cue = max(cue, 1)
+        score = 0.0
+        if capitalised and known:
+            is_place = folded in places and _LOCATIVE_RE.search(text[max(0, start - 8) : start])
+            unclear = word in ambiguous or folded in common or bool(is_place)
+            followed = (
+                adjacent
+                and nxt is not None
+                and _is_cap(nxt[2])
+                and (nxt[2] in surnames() or (_known_first(nxt[2]) and nxt[2] not in ambiguous))
+            )
+            if _STREET_BEFORE_RE.search(text[max(0, start - 12) : start].casefold()) and cue < 2:
+                # "på Karl Johan", "ved Olav Kyrre": a street or a place; skip the whole run
+                while i < len(tokens) and _LINK_RE.match(text[tokens[i - 1][1] : tokens[i][0]]):
+                    if not _is_cap(tokens[i][2]):
+                        break
+                    i += 1
+                continue
+            if not unclear:
+                score = 0.85 if cue else 0.72
+            elif cue or followed or _FOLLOWING_CUE_RE.search(text[end : end + 15]):
+                score = 0.8
+        elif capitalised:
+            plain = folded not in common and folded not in places
+            if cue == 2 and plain:
+                score = 0.75
+            elif (
+                plain
+                and adjacent
+                and not _quoted(text, start)
+                and nxt is not None
+                and not _sentence_start(text, start)
+                and _is_cap(nxt[2])
+                and nxt[2].casefold() not in common
+                and nxt[2].casefold() not in places
+                and nxt[2].casefold() not in orgs
+                and _looks_like_full_name(text, start, nxt[1], word, nxt[2])
+            ):
+                score = 0.55
+            elif word in surnames() and _TITLE_RE.search(
+                text[max(0, start - 25) : start].casefold()
+            ):
+                score = 0.75
+        elif cue == 2 and folded not in common:
+            score = 0.8
+        elif folded in ambiguous_folded and _SELF_RE.search(
+            text[max(0, start - 25) : start].casefold()
+        ):
+            # "det er per igjen": a lower-case name that is also a word, only when it ends
+            # the clause ("det er per i dag" stays a preposition)
+            if _CLAUSE_END_RE.match(text[end : end + 12]):
+                score = 0.7
+        elif folded not in common and folded not in ambiguous_folded and folded not in places:
+            window = text[max(0, start - 25) : start].casefold()
+            linked = last_end >= 0 and _CONJ_RE.fullmatch(text[last_end:start])
+            following = _FOLLOWING_CUE_RE.search(text[end : end + 15])
+            if linked or following or _LOWER_LINK_RE.search(window) or _SELF_RE.search(window):
+                score = 0.7
+        if not score or _PET_RE.search(text[max(0, start - 40) : start].casefold()):
+            continue
+        span_end = end
+        while i < len(tokens):
+            n_start, n_end, n_word = tokens[i]
+            gap = text[span_end:n_start]
+            if _LINK_RE.match(gap) and _extends(n_word, capitalised):
+                span_end = n_end
+                score = min(0.9, score + 0.05)
+                i += 1
+                continue
+            if (
+                gap == " "
+                and len(n_word) == 1
+                and n_word.isalpha()
+                and text[n_end : n_end + 1] == "."
+            ):
+                span_end = n_end + 1
+                i += 1
+                continue
+            particles = i
+            while particles < len(tokens) and tokens[particles][2] in _PARTICLES:
+                if text[tokens[particles - 1][1] : tokens[particles][0]] != " ":
+                    break
+                particles += 1
+            if (
+                capitalised
+                and particles > i
+                and particles < len(tokens)
+                and text[tokens[particles - 1][1] : tokens[particles][0]] == " "
+                and _is_cap(tokens[particles][2])
+            ):
+                span_end = tokens[particles][1]
+                i = particles + 1
+                continue
+            if (
+                not capitalised
+                and cue == 2
+                and span_end == end
+                and _NAMING_RE.search(text[max(0, start - 30) : start].casefold())
+                and gap == " "
+                and n_word.islower()
+                and len(n_word) > 2
+                and n_word not in common
+            ):
+                span_end = n_end
+                i += 1
+                continue
+            break
+        last_end = span_end
+        found.append((start, span_end))
+        yield Span(start, span_end, "PERSON", score, "person_name")
+    signature = _signature(text)
+    if signature is not None:
+        found.append((signature.start, signature.end))
+        yield signature
+    yield from _repeats(text, tokens, found)
+
+
+def _repeats(
+    text: str, tokens: list[tuple[int, int, str]], found: list[tuple[int, int]]
+) -> Iterator[Span]:
+    """Further mentions of a name already found ("Jeg og Per … Per kommer kl 18")."""
+    if not found:
+        return
+    names = {word for s, e in found for _, _, word in _words(text[s:e]) if len(word) > 1}
+    for start, end, word in tokens:
+        if word in names and not any(s <= start < e for s, e in found):
+            if start and text[start - 1] in _BAD_BEFORE:
+                continue
+            yield Span(start, end, "PERSON", 0.7, "person_name")
+
+
+_NORDIC_LETTERS = frozenset("æøåäöüéÆØÅÄÖÜÉ")
+_INSTITUTION_RE = re.compile(
+    r"(?:sykehus|hospital|museet|museum|park|parken|hotel|hotell|college|universitet|university|"
+    r"vesen|vesenet|etaten|kommune|skole|skolen|school|senter|senteret|center|centre|kirke|"
+    r"kirken|stasjon|station|arena|bibliotek|teater|teatret|theatre|kafé|cafe|restaurant|bar|"
+    r"pub|klubb|club|sport|city|storsenter|airport|lufthavn|flyplass|avis|avisen|forlag|"
+    r"gruppen|group|festival|festivalen|bad|badet|mall|shop|store|butikk|butikken)$"
+)
+_APPOSITION_BEFORE_RE = re.compile(r"(?:,|\(|–|-|:)\s*$")
+
+
+def _looks_like_full_name(text: str, start: int, end: int, first: str, second: str) -> bool:
+    """Two unknown capitalised words that are likely a (foreign) name, not a title or a place.
+
+    They must not look like an institution ("Ullevål Sykehus", "Statens vegvesen"), and
+    must either carry letters foreign to Norwegian ("Ionuț Marin"), end in a known surname,
+    or stand in apposition (", Ana Popescu,").
+    """
+    if _INSTITUTION_RE.search(second.casefold()) or (first.endswith("s") and first[:-1].isalpha()):
+        return False
+    if second in surnames():
+        return True
+    foreign = any(
+        ch.isalpha() and not ch.isascii() and ch not in _NORDIC_LETTERS for ch in first + second
+    )
+    if foreign:
+        return True
+    return bool(_APPOSITION_BEFORE_RE.search(text[max(0, start - 3) : start])) and (
+        text[end : end + 2].lstrip()[:1] in {",", "(", ")", ".", ""}
+    )
+
+
+def _unshout(text: str) -> str:
+    """A text written in capitals, lower-cased (same length), so only cue rules apply to it."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if len(letters) < 12 or sum(ch.isupper() for ch in letters) < 0.7 * len(letters):
+        return text
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else text
+
+
+def _quoted(text: str, start: int) -> bool:
+    """Whether a quotation (a title, a page name) is open before ``start``."""
+    window = text[max(0, start - 60) : start]
+    return (
+        window.count("«") > window.count("»")
+        or window.count("“") > window.count("”")
+        or window.count('"') % 2 == 1
+    )
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    """Whether the token at ``start`` begins the text or a sentence."""
+    position = start - 1
+    while position >= 0 and text[position] in " \t":
+        position -= 1
+    return position < 0 or text[position] in _SENTENCE_END
+
+
+def _signature(text: str) -> Span | None:
+    """A closing line of one to three capitalised words ("… ? Randi Tveit, 906 31 847")."""
+    tail = text[-90:].rstrip()
+    match = _SIGNATURE_RE.search(tail)
+    if match is None:
+        return None
+    group = 1 if match.group(1) is not None else 2
+    words = match.group(group).split()
+    if not 1 <= len(words) <= 3 or not all(_is_cap(word) for word in words):
+        return None
+    folded = [word.casefold().strip("'’") for word in words]
+    if any(word in common_words() or word in organisations() for word in folded):
+        return None
+    if all(word in place_names() for word in folded):
+        return None
+    if len(words) == 1 and not _known_first(words[0]):
+        return None
+    offset = len(text) - len(text[-90:])
+    return Span(offset + match.start(group), offset + match.end(group), "PERSON", 0.6, "signature")

@@ -1,0 +1,99 @@
+"""Phone numbers: phonenumbers' matcher behind a cheap pre-filter, with Nordic hard negatives."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import phonenumbers
+
+from stemme.privacy._text import DATE_RE, TIME_RE, after, before, digits, overlaps, spans_of
+from stemme.privacy.types import Span
+
+# At least six digits with at most two separator characters between them.
+_PREFILTER_RE = re.compile(r"\d(?:[\s.\-()/]{0,2}\d){5,}")
+_SWEDISH_LOCAL_RE = re.compile(r"(?<!\d)0\d{1,3}[- ]\d")
+
+# Emergency and official service numbers (digits of the national number) are not personal data.
+OFFICIAL_NUMBERS = frozenset(
+    {"112", "113", "110", "116111", "116117", "116000", "02800", "1412", "815", "0200", "114"}
+)
+# "47 91745302" / "4791745302": the country code written without + or 00.
+_BARE_COUNTRY_RE = re.compile(
+    r"(?<![\d+])47[ ]?(?:\d{8}|\d{3} \d{2} \d{3}|\d{2} \d{2} \d{2} \d{2})(?!\d)"
+)
+_REGIONS = {"sv": ("SE",), "da": ("DK",), "en": ("GB", "US")}
+
+_NEGATIVE_CUE_RE = re.compile(
+    r"(?:saks?(?:nummer|nr|\s?nr\.?)|sak\b|referanse\w*|ref\.?(?:nr)?\b|kid\b|kid-?n\w*|"
+    r"ordre\w*|order|faktura\w*|invoice|org\.?\s?nr|orgnr|organisasjonsnummer|org\.?\s?nummer|"
+    r"kunde(?:nummer|nr)|journal\w*|anmeldelse\w*|ramme\w*|serie\w*|imei|konto\w*|"
+    r"polise\w*|bestilling\w*|sporing\w*|tracking|case|reference|ticket|id\b|"
+    r"kr\.?|nok|kroner|sek|dkk|eur|beløp|beløpet|sum|lønn|pris)\W*$"
+)
+_POSITIVE_CUE_RE = re.compile(
+    r"(?:tlf|telefon\w*|mobil\w*|ring\w*|nummer\w*|nr\b|tel\b|phone|call|sms|tekst|"
+    r"kontakt\w*|nå meg|nås|reach)"
+)
+_AMOUNT_AFTER_RE = re.compile(r"^\s?(?:kr\b|,-|nok\b|kroner|euro|€|\$|sek\b|dkk\b|usd\b|%)")
+
+
+def _groups_look_like_phone(raw: str) -> bool:
+    """Norwegian groupings are 8, 3-2-3, 2-2-2-2, 4-4 or 3-5; reject 2-6 or year/number."""
+    if raw.startswith(("+", "00")):
+        return True
+    if "/" in raw:
+        return False
+    groups = [len(g) for g in re.split(r"[^\d]+", raw) if g]
+    if len(groups) > 1 and any(length >= 6 for length in groups):
+        return False
+    first = re.match(r"\d+", raw)
+    return not (
+        first is not None
+        and len(first.group(0)) == 4
+        and first.group(0)[:2] in ("19", "20")
+        and len(groups) == 2
+        and re.search(r"\d-\d", raw) is not None
+    )
+
+
+def find_phones(text: str, language: str | None = None) -> Iterator[Span]:
+    """Phone numbers valid for NO (and SE/DK/GB by language), minus official numbers."""
+    if not _PREFILTER_RE.search(text):
+        return
+    regions = ["NO", *_REGIONS.get(language or "", ())]
+    if "SE" not in regions and _SWEDISH_LOCAL_RE.search(text):
+        regions.append("SE")
+    blocked = spans_of(DATE_RE, text) + spans_of(TIME_RE, text)
+    seen: set[tuple[int, int]] = set()
+    for region in regions:
+        matcher = phonenumbers.PhoneNumberMatcher(
+            text, region, leniency=phonenumbers.Leniency.VALID
+        )
+        for match in matcher:
+            start, end = match.start, match.end
+            if (start, end) in seen:
+                continue
+            seen.add((start, end))
+            raw = match.raw_string
+            national = str(match.number.national_number)
+            if national in OFFICIAL_NUMBERS or digits(raw) in OFFICIAL_NUMBERS:
+                continue
+            if overlaps(start, end, blocked) or not _groups_look_like_phone(raw):
+                continue
+            context = before(text, start, 30)
+            if _NEGATIVE_CUE_RE.search(context) or _AMOUNT_AFTER_RE.search(after(text, end)):
+                continue
+            score = 0.9 if _POSITIVE_CUE_RE.search(context) or raw.startswith("+") else 0.8
+            yield Span(start, end, "PHONE", score, "phone")
+    for bare in _BARE_COUNTRY_RE.finditer(text):
+        if any(s <= bare.start() < e for s, e in seen) or _NEGATIVE_CUE_RE.search(
+            before(text, bare.start(), 30)
+        ):
+            continue
+        try:
+            number = phonenumbers.parse("+" + digits(bare.group(0)), None)
+        except phonenumbers.NumberParseException:  # pragma: no cover - the pattern is strict
+            continue
+        if phonenumbers.is_valid_number(number):
+            yield Span(*bare.span(), "PHONE", 0.8, "phone")

@@ -1,0 +1,277 @@
+"""Recognizers for street addresses (with a house number) and vehicle registration plates."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from stemme.privacy._data import postcodes
+from stemme.privacy._text import before
+from stemme.privacy.types import Span
+
+_UP = "A-ZÆØÅÄÖÜÉ"
+_LO = "a-zæøåäöüéèáóíú"
+# Suffixes glued to a street name ("Storgata", "Kirkeveien", "Drottninggatan", "Vesterbrogade").
+_GLUED = (
+    r"gate|gata|gaten|gt\.|gtn\.|veien|vegen|vei|veg|vn\.|v\.|plass|plassen|allé|alléen|alle|"
+    r"alleen|bakken|bakke|stien|stig|stigen|sti|brygge|bryggen|brygga|kaia|kaien|kai|torget|torg|"
+    r"ringen|løkka|løkken|svingen|tunet|lia|lien|haugen|haug|jordet|åsen|kroken|krysset|"
+    r"terrasse|terrassen|parken|hagen|myra|myren|skogen|feltet|grenda|tråkket|vollen|"
+    r"gatan|vägen|väg|gränd|gränden|backen|stråket|leden|"
+    r"smauet|smuget|almenningen|allmenningen|kleiva|sletta|engen|tangen|lunden|toppen|dalen|"
+    r"vika|moen|bakkane|haugane|grenda|"
+    r"gade|vej|vænget|stræde|boulevard"
+)
+# Street words written apart after capitalised words ("Kongens gate 5", "Carl Berners plass 3").
+_APART = (
+    r"gate|gata|gt\.|vei|veg|veien|vegen|plass|allé|alle|bakke|brygge|kai|torg|terrasse|"
+    r"gade|vej|plads|allé|väg|gata|street|st\.|road|rd\.|avenue|ave\.|lane|drive|way"
+)
+# Words that may stand before a glued street name ("Øvre Slottsgate", "Lille Grensen").
+_PREFIX = (
+    r"Øvre|Nedre|Søndre|Nordre|Vestre|Østre|Store|Lille|Gamle|Nye|Indre|Ytre|Midtre|Sankt|St\.|"
+    r"Kong|Dronning|Prinsens|Kongens|Dronningens|Norra|Södra|Västra|Östra|Stora|Lilla|Gamla|Nya|"
+    r"Nørre|Søndre|Gammel|Ny"
+)
+_HOUSE = r"\d{1,4}(?:(?:[A-Za-z]|\s[A-Z])(?![\w]))?(?:\s?-\s?\d{1,4})?"
+_POSTAL = rf"(?:,?\s+\d{{4}}\s+[{_UP}][{_LO}{_UP}-]+(?:\s(?:i|på|[{_UP}])[{_LO}{_UP}-]*)?)?"
+_ADDRESS_RE = re.compile(
+    rf"(?<![\w])(?:"
+    rf"(?:[{_UP}][{_LO}{_UP}.'-]*\s){{1,3}}(?:{_APART})"
+    rf"|(?:(?:{_PREFIX})\s)?[{_UP}{_LO}][{_LO}-]*?[{_LO}](?:{_GLUED})"
+    rf"|[{_UP}]{{2,}}(?:GATE|GATA|GATEN|VEIEN|VEGEN|VEI|VEG|GATAN|VÄGEN|GADE|VEJ|PLASS|ALLÉ)"
+    rf")(?<=[\w.])\s?({_HOUSE})(?![\d,.:]\d|\s?(?:%|kr\b|år\b|km\b|min\b))" + _POSTAL,
+)
+# Any capitalised name + number when a real postcode and place follow ("Smedasundet 54, 5528 X").
+_POSTCODE_ADDRESS_RE = re.compile(
+    rf"(?<![\w])[{_UP}][{_LO}{_UP}-]+(?:\s[{_UP}{_LO}][{_LO}{_UP}-]+){{0,2}}\s({_HOUSE}),?\s+"
+    rf"(\d{{4}})\s+[{_UP}][{_LO}{_UP}-]+"
+)
+# A capitalised name + number after "bor i/på", "adressen er", "lives at" …
+_RESIDENCE_RE = re.compile(
+    rf"\b(?i:bor|bur|bo|bodde|budde|adressen?(?:\s+\w+)?\s+er|adressa(?:\s+\w+)?\s+er|"
+    rf"adresse:|address:|address is|lives at|live at|bor på|boende på|wohnt in|mieszka)"
+    rf"\s+(?i:i|på|at|in|on)?\s*"
+    rf"([{_UP}][{_LO}{_UP}-]+(?:\s[{_UP}][{_LO}{_UP}-]+){{0,2}}\s{_HOUSE})(?![\d,.:]\d)",
+)
+# English order: "221B Baker Street".
+_ENGLISH_ADDRESS_RE = re.compile(
+    r"(?<![\w])\d{1,5}[A-Za-z]?\s(?:[A-Z][a-z]+\s){1,3}"
+    r"(?:Street|St\.|Road|Rd\.|Avenue|Ave\.|Lane|Drive|Way|Boulevard|Place|Court|Crescent)"
+)
+_NUMBER_HINT_RE = re.compile(r"[^\W\d_][.]?\s?\d")
+_NOT_AFTER_NUMBER_RE = re.compile(
+    r"^\s*(?:ganger|gonger|dager|timer|minutter|år|personer|stk|meter|mennesker|barn)\b"
+)
+_STREET_COMMON = frozenset({"vei", "veg", "gate", "gata", "alle", "sti", "kai", "torg", "plass"})
+
+# Norwegian plates: two letters and 4-5 digits; Swedish: three letters and 2 digits + digit/letter.
+_NO_PLATE_RE = re.compile(r"(?<![\w<-])([A-Za-z]{2})[ -]?(\d{4,5}|\d{2} \d{3})(?![\w]|[.,]\d|\s\d)")
+_SE_PLATE_RE = re.compile(r"(?<![\w<-])([A-Za-z]{3})[ -]?(\d{2}[A-Za-z0-9])(?![\w]|[.,]\d)")
+_PLATE_CUE_RE = re.compile(
+    r"(?:skilt|reg\.?\s?nr|regnr|registrering\w*|kjennemerke\w*|bilnummer|nummerplat\w*|"
+    r"plate|plates|registration|licen[cs]e|reg\b|bil\b|bilen|vogn|kjøretøy\w*|regnummer|"
+    r"registreringsskylt|nummerskilt\w*|nummerplade|auto|kennzeichen|car\b|vehicle|"
+    r"nummerplåt|bilnr)"
+)
+_HARD_NOT_LETTERS = frozenset(
+    {"KL", "KR", "NR", "ID", "OK", "KM", "KG", "MM", "CM", "AM", "PM", "ÅR", "TV", "PS", "EU"}
+)
+_PLATE_NOT_LETTERS = frozenset(
+    {
+        "KL",
+        "KR",
+        "NR",
+        "NO",
+        "ID",
+        "OK",
+        "PK",
+        "TV",
+        "CA",
+        "CM",
+        "KM",
+        "KG",
+        "MM",
+        "EU",
+        "FM",
+        "AM",
+        "PM",
+        "ST",
+        "SE",
+        "DK",
+        "US",
+        "UK",
+        "GB",
+        "NA",
+        "DA",
+        "NB",
+        "NN",
+        "EN",
+        "SV",
+        "VG",
+        "PS",
+        "BC",
+        "AD",
+        "KB",
+        "MB",
+        "HK",
+        "JA",
+        "NEI",
+        "ÅR",
+        "CO",
+        "BY",
+        "OG",
+        "PÅ",
+        "ER",
+    }
+)
+_SE_NOT_LETTERS = frozenset(
+    {
+        "NOK",
+        "SEK",
+        "DKK",
+        "EUR",
+        "USD",
+        "GBP",
+        "AMK",
+        "SMS",
+        "MMS",
+        "PIN",
+        "KID",
+        "CPR",
+        "MVA",
+        "NRK",
+        "TLF",
+        "FNR",
+        "TEL",
+        "NUM",
+        "NRO",
+        "KLS",
+        "CAN",
+        "VOL",
+        "MAX",
+        "MIN",
+        "TOP",
+        "AND",
+        "THE",
+        "FOR",
+        "OCH",
+        "MED",
+        "SOM",
+        "DET",
+        "DEN",
+        "HAR",
+        "VAR",
+        "TIL",
+        "FRA",
+        "MEN",
+        "ALL",
+        "JAN",
+        "FEB",
+        "MAR",
+        "APR",
+        "MAI",
+        "MAY",
+        "JUN",
+        "JUL",
+        "AUG",
+        "SEP",
+        "OKT",
+        "OCT",
+        "NOV",
+        "DES",
+        "DEC",
+        "SAK",
+        "REF",
+        "KAP",
+        "NRS",
+        "PKT",
+        "MOB",
+        "ORG",
+    }
+)
+_SE_LETTERS_RE = re.compile(r"[A-HJ-PR-UW-Z]{3}")
+# Other countries' plates ("WX 4821K", "PO 7K312"): only after a plate cue.
+_FOREIGN_PLATE_RE = re.compile(r"(?<![\w<-])([A-Z]{1,3})[ -]?([A-Z0-9]{3,5})(?![\w]|[.,]\d)")
+# German-style plates ("M-KW 4412", "B-AB 123E"): district, hyphen, letters, digits.
+_GERMAN_PLATE_RE = re.compile(r"(?<![\w<-])[A-ZÄÖÜ]{1,3}-[A-Z]{1,2} ?\d{1,4}[EH]?(?![\w]|[.,]\d)")
+_OFFICIAL = frozenset({"112", "113", "110"})
+
+
+def find_addresses(text: str, language: str | None = None) -> Iterator[Span]:
+    """A street name with a house number, optional letter and optional postcode + place."""
+    if not _NUMBER_HINT_RE.search(text):
+        return
+    for match in _ADDRESS_RE.finditer(text):
+        start, end = match.span()
+        if _NOT_AFTER_NUMBER_RE.search(text[match.end(1) : match.end(1) + 15].casefold()):
+            continue
+        street = text[start : match.start(1)].strip().casefold()
+        if street in _STREET_COMMON:
+            continue
+        while end > start and text[end - 1] in ",. ":
+            end -= 1
+        yield Span(start, end, "STREET_ADDRESS", 0.9, "street_address")
+    for match in _ENGLISH_ADDRESS_RE.finditer(text):
+        yield Span(*match.span(), "STREET_ADDRESS", 0.9, "street_address")
+    codes = postcodes()
+    for match in _POSTCODE_ADDRESS_RE.finditer(text):
+        if match.group(2) in codes:
+            yield Span(*match.span(), "STREET_ADDRESS", 0.85, "street_address")
+    for match in _RESIDENCE_RE.finditer(text):
+        start, end = match.span(1)
+        if text[start].isupper() and not _NOT_AFTER_NUMBER_RE.search(text[end : end + 15]):
+            yield Span(start, end, "STREET_ADDRESS", 0.8, "street_address")
+
+
+def find_license_plates(text: str, language: str | None = None) -> Iterator[Span]:
+    """Norwegian ("AB 12345", "EL 12345") and Swedish ("ABC 123", "ABC 12A") plates."""
+    seen: set[tuple[int, int]] = set()
+    for span in _nordic_plates(text):
+        seen.add((span.start, span.end))
+        yield span
+    for match in _GERMAN_PLATE_RE.finditer(text):
+        yield Span(*match.span(), "LICENSE_PLATE", 0.92, "foreign_plate")
+    for match in _FOREIGN_PLATE_RE.finditer(text):
+        letters, tail = match.groups()
+        start, end = match.span()
+        if (start, end) in seen or sum(ch.isdigit() for ch in tail) < 2 or tail in _OFFICIAL:
+            continue
+        if letters in _PLATE_NOT_LETTERS or letters in _SE_NOT_LETTERS:
+            continue
+        if _PLATE_CUE_RE.search(before(text, start, 40)):
+            yield Span(start, end, "LICENSE_PLATE", 0.65, "foreign_plate")
+
+
+def _nordic_plates(text: str) -> Iterator[Span]:
+    for match in _NO_PLATE_RE.finditer(text):
+        letters, number = match.groups()
+        number = number.replace(" ", "")
+        start, end = match.span()
+        cue = _PLATE_CUE_RE.search(before(text, start, 40)) is not None
+        upper = letters.isupper()
+        # Words and units ("kl 1530") never; country codes ("DK", "SE") only right after
+        # "reg.nr" / "skilt", where they are real prefixes.
+        if letters.upper() in _PLATE_NOT_LETTERS and (
+            letters.upper() in _HARD_NOT_LETTERS
+            or not _PLATE_CUE_RE.search(before(text, start, 14))
+        ):
+            continue
+        if not upper and not cue:
+            continue
+        year_like = len(number) == 4 and number[:2] in ("19", "20")
+        if len(number) == 4 and (year_like or not cue) and not (upper and not year_like):
+            continue
+        score = 0.9 if cue else (0.8 if len(number) == 5 else 0.6)
+        yield Span(start, end, "LICENSE_PLATE", score, "no_plate")
+    for match in _SE_PLATE_RE.finditer(text):
+        letters, tail = match.groups()
+        start, end = match.span()
+        cue = _PLATE_CUE_RE.search(before(text, start, 40)) is not None
+        if tail in _OFFICIAL or letters.upper() in _SE_NOT_LETTERS:
+            continue
+        if not _SE_LETTERS_RE.fullmatch(letters.upper()) or tail[-1] in "Oo":
+            continue
+        if not (letters.isupper() or cue) or (not tail[-1].isdigit() and not tail[-1].isupper()):
+            continue
+        yield Span(start, end, "LICENSE_PLATE", 0.9 if cue else 0.7, "se_plate")

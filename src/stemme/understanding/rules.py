@@ -1,0 +1,1080 @@
+# ruff: noqa: E501 - the cue lexicons are long regular expressions, one alternative per line
+"""Explicit triage rules: cue lexicons in nb, nn, sv, da, en and a few other languages.
+
+Rules exist so that emergencies and serious child-welfare cases are never missed, whatever
+the model thinks. Each cue is a stem-tolerant regular expression; every match becomes a
+human-readable reason shown to the operator (``"nødsituasjon – selvmordsfare: «ta livet
+mitt»"``).
+
+Emergency rules come in two strengths: *absolute* cues (suicide threats, "hjelp!",
+someone not breathing, a missing child) fire alone; *situational* cues (a weapon, violence,
+a break-in, a drunk driver) need a sign that it is happening now ("nå", "right now",
+"står utenfor døra") and are vetoed by a sign that it is over ("i går", "last week")
+unless a now-sign is also present.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_FLAGS = re.IGNORECASE | re.UNICODE
+
+
+def _rx(*parts: str) -> re.Pattern[str]:
+    """One case-insensitive pattern, each alternative bounded by word edges."""
+    return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])", _FLAGS)
+
+
+W = r"[\w'’-]*"  # the rest of a word (inflection-tolerant stems)
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """A named cue: a pattern and the label shown to the operator."""
+
+    label: str
+    pattern: re.Pattern[str]
+
+    def find(self, text: str) -> str | None:
+        match = self.pattern.search(text)
+        return match.group(0) if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A cue that matched, with the text it matched."""
+
+    label: str
+    matched: str
+
+    def reason(self) -> str:
+        return f"{self.label}: «{self.matched.strip()}»"
+
+
+# --- time ---------------------------------------------------------------------------------
+
+NOW = Cue(
+    "pågår nå",
+    _rx(
+        r"nå",
+        r"akkurat nå",
+        r"nå nettopp",
+        r"no med ein gong",
+        r"akkurat no",
+        r"nett no",
+        r"(?:er|står|held|driv|køyrer|kjem|sit|ligg|trugar) no",
+        r"right now",
+        r"now",
+        r"as we speak",
+        r"at the moment",
+        r"currently",
+        r"just nu",
+        r"lige nu",
+        r"nu",
+        r"i dette øyeblikk",
+        r"mens jeg skriver",
+        r"medan eg skriv",
+        r"teraz",
+        r"сейчас",
+        r"ahora",
+        r"jetzt",
+        r"الآن",
+        r"hadda",
+    ),
+)
+PRESENCE = Cue(
+    "er her nå",
+    _rx(
+        rf"står (?:han|hun|ho|de|dei|det|en mann|ein mann)? ?(?:her )?(?:utenfor|utanfor|udenfor|utanför|ved|i) {W}",
+        r"(?:er|is) inne i (?:huset|leiligheten|leiligheita|hytta|the house)",
+        r"(?:sparket|sparka|sparkat|kicked) (?:inn |in )?(?:døra|døren|the door|dörren|døren)",
+        r"er utenfor (?:døra|døren|huset|leiligheten|vinduet)",
+        r"er utanfor",
+        rf"(?:is|is standing|standing|he's|she's) (?:right )?(?:outside|at) (?:my|our|the) {W}",
+        r"outside my (?:door|house|flat|apartment|window)",
+        r"(?:please come|kom (?:hit|nå)|come (?:now|here|fast|quick))",
+        r"(?:prøver|prøvar|forsøker|försöker|trying|tries) (?:å |to |att )?(?:komme|kome|ta sig|get|break) (?:seg )?(?:inn|in)",
+        rf"(?:banker|hamrer|sparker|dunker|bankar|sparkar) på {W}",
+        r"(?:bryter|bryt|bryder) (?:seg|sig) (?:inn|ind)",
+        r"(?:bryter|bryt|bryder) inn",
+        r"(?:breaking|breaks) in(?:to)?",
+        r"låst (?:meg|oss) inne",
+        r"låst in mig",
+        r"låst mig inde",
+        r"(?:gjemmer|gøymer|gömmer|gemmer|hiding|hide) (?:meg|oss|mig|os|in|from|under)",
+        r"(?:leter|letar|leder|looking|searching) (?:etter|efter|for) (?:meg|me|oss|us|mig)",
+        r"(?:kommer|kjem|is coming|coming|på vei) (?:hit|here|hjem|heim|over hit)",
+        r"(?:tør|tør|vågar|dare|scared to|afraid to) (?:ikke |ikkje |inte |not )?(?:å |att )?(?:gå|leave|go) (?:ut|ud|out)",
+        r"locked myself in",
+        r"(?:følger|fylgjer) etter (?:meg|oss)",
+        r"(?:is )?following me",
+        r"vil ikke slippe meg",
+        r"won'?t let me (?:leave|go|out)",
+        r"(?:blør|bløder|blöder) (?:masse|mye|mykje|kraftig|meget)",
+        r"bleeding (?:a lot|heavily|badly)",
+    ),
+)
+PAST = Cue(
+    "har skjedd",
+    _rx(
+        r"i går",
+        r"igår",
+        r"i forgårs",
+        r"i går kveld",
+        r"i helga",
+        r"i helgen",
+        r"i natt",
+        r"forrige (?:uke|måned|helg|år)",
+        r"førre (?:veke|månad|helg)",
+        r"for \w+ (?:dager|dagar|uker|veker|måneder|månader|år) siden",
+        r"for \w+ (?:dagar|veker|månader) sidan",
+        r"i fjor",
+        r"i fjol",
+        r"yesterday",
+        r"last (?:week|night|month|year|weekend)",
+        r"\w+ (?:days|weeks|months|years) ago",
+        r"förra (?:veckan|månaden|året)",
+        r"sidste (?:uge|måned|år)",
+        r"i lørdags",
+        r"i fredags",
+        r"tidligere",
+        r"wczoraj",
+        r"вчера",
+        r"shalay",
+        r"ayer",
+        r"أمس",
+    ),
+)
+
+# --- emergencies ----------------------------------------------------------------------------
+
+SUICIDE = Cue(
+    "nødsituasjon – selvmordsfare",
+    _rx(
+        rf"selvmord{W}",
+        rf"sjølvmord{W}",
+        rf"självmord{W}",
+        rf"suicid{W}",
+        r"ta (?:livet|sitt liv|mitt liv|sitt eget liv|mitt eget liv)(?: mitt| sitt| av (?:meg|seg|mig|sig))?",
+        r"tar livet (?:mitt|sitt|av (?:meg|seg|mig|sig))",
+        r"tage (?:mit|sit) (?:eget )?liv",
+        r"slå (?:mig|sig) selv ihjel",
+        r"kill (?:myself|himself|herself|themselves)",
+        r"end (?:my|his|her|their) (?:own )?life",
+        r"(?:vil|orker|orkar|ønsker|will|vill|kan) (?:ikke|ikkje|inte|ikk) leve",
+        r"(?:vil|orker|orkar|vill|ønsker) (?:ikke|ikkje|inte) (?:leve|leva|lenger leve)",
+        r"(?:ikke|ikkje|inte) (?:leve|leva) (?:lenger|lenger|lengre|längre|mere|mer)",
+        r"vil ikke leve mere",
+        r"(?:don'?t|do not|doesn'?t) want to (?:live|be alive)",
+        r"want to die",
+        r"wants to die",
+        r"vil (?:bare )?dø",
+        r"vill dö",
+        r"(?:kutte|skade) meg selv",
+        r"skade meg sjølv",
+        r"hurt myself",
+        r"(?:hoppe|hoppa) (?:fra|frå|från) (?:brua|broen|brukanten|taket)",
+        r"jump (?:off|from) (?:the )?(?:bridge|roof)",
+        r"avskjedsbrev",
+        r"selvmordsbrev",
+        r"(?:lyst|lust) (?:til )?(?:å |att )?(?:dø|døy|dö|dø)",
+        r"(?:vil|vill|want to|wanna) (?:dø|døy|dö|die)",
+        r"(?:end|ending) it (?:all|tonight|today|now)",
+        r"(?:going to|gonna|will) end it",
+        r"(?:ikke|ikkje|inte) (?:vil|vil) (?:være|vere|vara) her (?:mer|meir|lenger|längre)",
+        r"(?:don'?t|doesn'?t) want to be here anymore",
+        r"sagt farvel til alle",
+        r"said goodbye to everyone",
+        r"(?:took|taken|tatt|tok|teke|tog|tagit|taget|har tatt) (?:alle|all|masse|mange|en masse|a lot of|lots of|en haug med|en hel boks med)(?: (?:her|his|my|sine|mine|hans|hennes))? (?:piller|pillene|pills|tabletter|tablettene|tablets|pilleri)",
+        r"kutte meg",
+        r"goodbye letter",
+        r"nie chcę żyć",
+        r"не хочу жить",
+    ),
+)
+_HELP = r"(?:hjelp|help|hjälp|hjælp|pomocy|помогите|ayuda|hilfe|caawin|ساعدوني)"
+CALL_FOR_HELP = Cue(
+    "nødsituasjon – roper om hjelp",
+    re.compile(
+        rf"(?i:^\W*{_HELP}(?: meg| me| mig| oss| us)?\W*$)"
+        rf"|(?i:(?<!\w){_HELP}(?: meg| me| mig| oss| us)?\s*!)"
+        r"|(?<!\w)(?:HJELP|HELP|HJÄLP|HJÆLP)(?!\w)"
+        r"|(?i:(?<!\w)(?:send|sende|skicka) (?:politi|politiet|police|polis|polisen|noen|nokon)"
+        r"(?!\w))"
+        r"|(?i:(?<!\w)(?:please )?send (?:the )?(?:police|help|someone)(?!\w))"
+        r"|(?i:(?<!\w)(?:kom|kome|komm?) (?:fort|raskt|straks)(?!\w))"
+        r"|(?i:(?<!\w)(?:come quickly|hurry)(?!\w))",
+        re.UNICODE | re.MULTILINE,
+    ),
+)
+LIFE_DANGER = Cue(
+    "nødsituasjon – fare for liv",
+    _rx(
+        rf"bevisstløs{W}",
+        rf"medvitslaus{W}",
+        r"medvetslös",
+        r"bevidstløs",
+        r"unconscious",
+        r"(?:puster|pustar|andas|trækker vejret) (?:ikke|ikkje|inte|nesten ikke|rart|nesten ikkje)",
+        r"not breathing",
+        r"overdose",
+        r"overdos",
+        rf"drukner{W}",
+        r"drunknar",
+        r"drowning",
+        r"(?:huset|leiligheten|bilen|hytta|det) brenner",
+        r"brenner",
+        r"brennar",
+        r"brinner",
+        r"brænder",
+        r"står i (?:full )?(?:brann|fyr)",
+        r"on fire",
+        r"(?:rører|rører|rører) (?:seg )?(?:ikke|ikkje)",
+        r"rør seg ikkje",
+        r"not moving",
+        r"(?:ligger|ligg|lying) (?:og blør|livløs|bleeding)",
+        r"(?:falt|fall|fell) (?:gjennom|through) (?:isen|the ice)",
+        r"(?:i|in the) (?:vannet|vatnet|sjøen|water) (?:og|and)",
+        r"(?:personar|personer|people) i (?:vatnet|vannet|sjøen)",
+        rf"kantr{W}",
+        r"capsized",
+        r"(?:skal|vil|going to|about to) hoppe?",
+        r"klatrer over rekkverket",
+        r"rekkverket",
+        r"(?:nesten ikke|ikke) puster",
+        r"(?:røyk|røyken|rök|røg|smoke) og (?:flammer|flammar|lågar|eld|fire|flames|ild)",
+        r"flammer",
+        r"flammar",
+        r"flames",
+        r"(?:hører|høyrer|hör|hører|heard|hear|hearing) (?:\w+ )?(?:skudd|skott|skud|gunshots?|shots)",
+        r"skudd (?:i|fra|frå)",
+        r"shots fired",
+        r"(?:falt|fell|fall|ramlet|datt|detta|föll|faldt) (?:i|into|ut i|ned i|through|gjennom|ned) (?:the )?(?:elva|elvi|vannet|vatnet|sjøen|havet|river|water|sea|lake|isen|ice|ån|vattnet|åen|vandet)",
+        r"(?:slått|slege|slagit|slået|hit|banged) (?:hodet|hovudet|huvudet|hovedet|(?:his|her) head)",
+        r"(?:krampe|kramper|krampar|seizure|anfall|epileptisk anfall)",
+        r"(?:leppene|lepper|lips) (?:er )?(?:blå|blue)",
+        r"blue lips",
+        rf"knivstuk{W}",
+        rf"knivhugg{W}",
+        r"(?:dratt|dro|drog|dragged|tvang|forced) (?:\w+ )?(?:\w+ )?(?:inn i|into|in i) (?:en |ei |ein |a |the )?(?:bil|bilen|car|van|varebil)",
+        r"(?:mot|against) (?:hennes|hans|sin|her|his) (?:vilje|will) (?:her|nå|now|right now)",
+        r"(?:holder|held|holds|is keeping|keeps) (?:meg|me|mig|oss|us) (?:innestengt|innesperret|fanget|locked|captive|inne|innelåst)",
+        r"(?:innestengt|innesperret|held captive|locked in)",
+        r"(?:flere|fleire|mange|folk|personer|people) (?:er )?(?:skadet|skadd|hurt|injured)",
+        r"(?:kjørt|køyrt|kørt|kört|ran|driven|drove) (?:inn i|ned|into|over) (?:en |ein |a )?(?:gruppe|folk|people|crowd)",
+        r"(?:huset|bilen|det) brenn",
+        r"(?:is|house is) on fire",
+        r"det brinner",
+        r"knivstukket",
+        r"knivstukken",
+        r"stabbed",
+        r"skutt (?:ned|i)",
+        r"(?:been|was|got|is) shot",
+        r"fanget i bilen",
+        r"(?:trapped|stuck) in (?:the|his|a) car",
+        r"noen (?:ligger|blir|er) (?:nede|skadet)",
+        r"ligger nede og blir",
+        r"skyting",
+        r"shooting",
+        r"skottlossning",
+    ),
+)
+WEAPON = Cue(
+    "våpen",
+    _rx(
+        r"kniv(?:en|er|ar|ane|ene)?",
+        r"knive(?:ne)?",
+        r"knives",
+        r"knife",
+        r"kniv",
+        r"nóż",
+        r"нож\w*",
+        r"cuchillo",
+        r"messer",
+        r"mindi",
+        r"سكين\w*",
+        r"pistol(?:en)?",
+        r"gun",
+        rf"gevær{W}",
+        r"rifle",
+        r"hagle",
+        r"øks(?:e|a)?",
+        r"axe",
+        r"machete",
+        r"skytevåpen",
+        r"våpen",
+        r"vapen",
+        r"weapon",
+        r"balltre",
+        r"baseball bat",
+    ),
+)
+VIOLENCE_NOW = Cue(
+    "vold",
+    _rx(
+        rf"sl[åa]r (?:henne|ham|han|meg|mamma|mor|mora|pappa|far|oss|kona|mannen|barna|ungane){W}",
+        r"blir slått",
+        rf"sl[åa]r (?:en|ei|ein|a) {W}",
+        r"(?:har|has|have) (?:slått|slege|slagit|slået|hit|beaten) (?:meg|me|mig|henne|her|oss|us)",
+        r"(?:beating|hitting|attacking|strangling|choking|kicking) (?:up )?(?:my|our|his|her|the|a) \w+",
+        r"(?:truer|trugar|truar|hotar|threatens?|threatening) (?:\w+ )?(?:med )?(?:å |att |to )?(?:drepe|drepa|döda|dræbe|slå ihjel|kill|skyte|shoot)",
+        r"(?:for å|to|för att|for at) (?:drepe|drepa|kill|döda|dræbe) (?:meg|me|mig|oss|us)",
+        r"vert slegen",
+        r"blir slegen",
+        r"skriker",
+        r"skrik",
+        r"screaming",
+        r"(?:is )?(?:beating|hitting|attacking|strangling|choking) (?:her|him|me|us|someone|a)",
+        r"being (?:attacked|beaten|stabbed|assaulted)",
+        r"angrep{W}",
+        r"angriper",
+        r"slåsskamp",
+        r"(?:knife )?fight(?:ing)?",
+        r"slås",
+        r"blør",
+        r"bleeding",
+        r"slagsmål",
+        r"slåssing",
+        r"slåss",
+        r"slåst",
+        r"blir misshandlad",
+        r"misshandlar",
+        r"slår min mor",
+        r"slår min",
+        r"overfaller",
+        r"(?:skal|vil|will|ska) (?:drepe|drepa|kill|döda|dræbe|slå ihjel) (?:meg|oss|me|us|mig|henne|ham|her|him)",
+        rf"kidnapp{W}",
+        r"bortført",
+        r"tvinger meg",
+        r"forcing me",
+        r"blir voldtatt",
+        r"being raped",
+    ),
+)
+THREAT = Cue(
+    "trusler",
+    _rx(
+        r"(?:trugar|truer|truar|hotar|truer|threatening|threatens) (?:meg|oss|henne|ham|folk|mig|me|us|people|personalet|the staff)",
+        r"trugar meg",
+        r"(?:truer|trugar|hotar|threatening|threatens) (?:folk|people|alle|everyone|kunder|customers)",
+    ),
+)
+FEAR = Cue(
+    "redd",
+    _rx(
+        r"(?:jeg|eg|vi|me) er (?:så |veldig |kjempe)?(?:redd|livredd|skremt)",
+        r"(?:I'?m|I am|we are) (?:so )?(?:scared|terrified|afraid)",
+        r"jag är (?:så )?rädd",
+        r"jeg er (?:så )?bange",
+    ),
+)
+ACCIDENT = Cue(
+    "ulykke",
+    _rx(
+        r"(?:hit|run over) by a car",
+        r"påkjørt",
+        r"påkøyrd",
+    ),
+)
+INTRUDER = Cue(
+    "innbrudd pågår",
+    _rx(
+        r"(?:noen|nokon|någon|nogen|someone|somebody) (?:er )?(?:inne|inni|is) (?:i|in) (?:huset|leiligheten|leiligheita|hytta|my house|the house|our house|my flat)",
+        r"(?:noen|nokon|nogen|någon|someone|somebody) (?:som |der |who |that )?(?:bryter|bryt|bryder|is breaking|breaks|försöker bryta)",
+        r"innbrudd (?:nå|pågår)",
+        r"there'?s (?:someone|somebody|a man|a guy) in (?:the|my|our) (?:house|flat|apartment|home)",
+        r"(?:er|is) (?:fortsatt|framleis|still) (?:inne|inside|in there)",
+        r"break-?in (?:in progress|right now|now)",
+        r"hører (?:dem|noen) (?:i|inne)",
+        r"høyrer (?:dei|nokon) (?:i|inne)",
+        r"(?:can )?hear (?:them|someone) (?:in|inside|downstairs|upstairs)",
+    ),
+)
+DRUNK_DRIVER = Cue(
+    "nødsituasjon – ruspåvirket fører",
+    _rx(
+        rf"fyllekjør{W}",
+        rf"promillekjør{W}",
+        r"rattfull",
+        r"spritbilist",
+        r"drunk(?:en)? driv(?:er|ing)",
+        r"drunk (?:man|guy|woman) (?:driving|is driving)",
+        r"berusad (?:förare|bilist)",
+        r"full (?:mann|sjåfør|fører|kvinne) (?:kjører|køyrer|bak rattet)",
+        r"(?:helt |heilt |dritings )?full (?:og |bak rattet)",
+        r"(?:kjører|køyrer|kör|kører|driving) (?:i )?(?:full|fullt|beruset|ruset|drunk|høy|påvirket|rusa)",
+        r"ruspåvirket (?:fører|sjåfør)",
+        r"(?:kjører|køyrer|kör|kører|körs|drives) (?:av )?(?:en |ein |a )?(?:helt |heilt |very )?"
+        r"(?:full|beruset|ruset|rusa|drukken|berusad|fuld|drunk|påverka)"
+        r" (?:mann|kvinne|sjåfør|fører|man|mand|person|kar|bilist|förare|guy|woman|driver)",
+        r"beruset (?:fører|sjåfør|mann)",
+    ),
+)
+ON_THE_ROAD = Cue(
+    "på veien nå",
+    _rx(
+        r"(?:kjører|køyrer|kör|kører|driving|drives) (?:mot|nordover|sørover|sydover|østover|vestover|inn|ut|på|rundt|towards|on|around|i retning)",
+        r"i retning",
+        r"heading (?:towards|to|north|south|east|west)",
+        r"på vei (?:mot|til|inn)",
+        r"on the (?:road|motorway|highway)",
+        r"(?:E|Rv|Fv|riksvei|fylkesvei) ?\d+",
+        r"vingler",
+        r"swerving",
+        r"vinglar",
+        r"i grøfta",
+        r"motsatt kjørefelt",
+        r"motorvejen",
+        r"motorveien",
+        r"kjørte på",
+        r"har kjørt på",
+    ),
+)
+VULNERABLE = Cue(
+    "sårbar person",
+    _rx(
+        rf"demen{W}",
+        r"dementia",
+        r"alzheimer\w*",
+        rf"sykehjem{W}",
+        rf"sjukeheim{W}",
+        r"nursing home",
+        r"psykisk syk",
+        r"psykotisk",
+        r"psychotic",
+        r"selvmordsfare",
+        r"suicidal",
+    ),
+)
+CHILD_DANGER = Cue(
+    "barn i fare",
+    _rx(
+        r"(?:alene|åleine|alone|ensam|by (?:him|her)self) (?:langs|på|ved|i|on|near|along|in|på) (?:the )?(?:motorveien|motorvegen|veien|vegen|jernbanen|skinnene|road|motorway|highway|tracks|sjøen|vannet|elva|river|lake)",
+        r"(?:går|gå|walking|running|springer) (?:\w+ )?(?:langs|på|along|on) (?:the )?(?:motorveien|motorvegen|E\d+|jernbanen|skinnene|motorway|highway|tracks)",
+        r"(?:alene|igjen|left) i (?:en |ei )?(?:varm |låst )?bil",
+        r"(?:alone|left) in (?:a |the )?(?:hot |locked )?car",
+    ),
+)
+FOUND = Cue(
+    "funnet",
+    _rx(
+        r"(?:er|har blitt|ble|vart|blev|has been|was) (?:funnet|funnen|hittad|fundet|found)",
+        r"(?:kom|kommet|kome|came|er) (?:hjem|heim|home|tilbake|back) (?:igjen|att)?",
+    ),
+)
+CHILD = Cue(
+    "barn",
+    _rx(
+        rf"barn{W}",
+        r"born(?:a|et)?",
+        r"ungen",
+        r"ungane",
+        r"ungene",
+        r"unger",
+        r"ungar",
+        rf"gutt{W}",
+        r"gut(?:ar|en|ane)?",
+        rf"jent{W}",
+        rf"datter{W}",
+        rf"dotter{W}",
+        rf"døtre{W}",
+        rf"sønn{W}",
+        r"son(?:en|nen)",
+        r"søn(?:nen)?",
+        rf"elev{W}",
+        rf"lillebro{W}",
+        rf"lillesøst{W}",
+        rf"veslebro{W}",
+        rf"veslesyst{W}",
+        r"nevø",
+        r"niese",
+        r"(?:på|er|is|är|(?:he|she)'?s|age[d]?) (?:1[0-7]|[2-9])(?:[- ]?(?:år|years?|yo|y/o))?(?!\d)",
+        r"(?:1[0-7]|[2-9])[- ]?(?:åring\w*|years? old|year-old|år gammel|år gammal|jir|lat)",
+        r"\d{1,2}-åring(?:en)?",
+        rf"tenåring{W}",
+        r"mindreårig\w*",
+        r"under 1[5-8]",
+        rf"ungdom{W}",
+        r"kid",
+        r"kids",
+        r"child",
+        r"children",
+        r"daughter",
+        r"son",
+        r"boy",
+        r"girl",
+        r"teen(?:ager)?s?",
+        r"minor",
+        r"little (?:brother|sister)",
+        r"pupil\w*",
+        r"pojke\w*",
+        r"flicka\w*",
+        r"pige\w*",
+        r"dreng\w*",
+        r"grannbarn\w*",
+        r"nabobarn\w*",
+        r"dziec\w*",
+        r"córka",
+        r"ребен\w*",
+        r"ребён\w*",
+        r"wiil\w*",
+        r"gabadh\w*",
+        r"niño\w*",
+        r"hija",
+        r"hijo",
+    ),
+)
+MISSING = Cue(
+    "savnet",
+    _rx(
+        rf"savn{W}",
+        rf"sakna{W}",
+        r"saknas",
+        r"forsvunne\w*",
+        r"forsvundet",
+        r"försvunnen",
+        r"missing",
+        r"borte fra",
+        r"er borte",
+        r"er vekk",
+        r"gått seg (?:vill|bort|vekk)",
+        r"kommet bort",
+        r"finner (?:han|ham|henne|dem|hen) ikke",
+        r"finn (?:han|ho|henne|dei) ikkje",
+        r"kan ikke finde (?:ham|hende|ham)",
+        r"hittar (?:honom|henne) inte",
+        r"can'?t find (?:him|her|them)",
+        r"cannot find (?:him|her|them)",
+        r"zagin\w*",
+        r"пропал\w*",
+        r"lumay",
+    ),
+)
+RUNAWAY = Cue(
+    "barn – rømt eller uten kontakt",
+    _rx(
+        r"(?:stakk|stukket|rømte|rømt|rømd|rymde|rymt|stak) (?:av )?(?:hjemmefra|heimanfrå|heimefrå|hemifrån|hjemmefra|fra institusjonen|frå institusjonen)",
+        r"(?:ran|run|has run) away",
+        r"(?:ikke|ikkje|inte) (?:kommet|kome|komme|kommit|kommer) (?:hjem|heim|hem)",
+        r"(?:hasn'?t|has not|didn'?t|did not) (?:come|came) home",
+        r"(?:svarer|svarar|svarar|svarer) (?:ikke|ikkje|inte) (?:på )?(?:telefonen|mobilen|tlf|meldinger|meldingar|sms|snap)?",
+        r"not answering (?:her|his)? ?(?:phone)?",
+        r"(?:vet|veit|vi vet) ikke hvor (?:hun|han|ho|de) er",
+        r"veit ikkje kvar (?:ho|han|dei) er",
+        r"don'?t know where (?:she|he|they) (?:is|are)",
+    ),
+)
+FLED = Cue(
+    "barn – stakk av",
+    _rx(r"(?:stakk|stukket|rømte|rymde|stak|sprang) (?:av|sin väg|away|off)", r"ran off"),
+)
+NO_CONTACT = Cue(
+    "uten kontakt",
+    _rx(
+        r"(?:svarer|svarar) (?:ikke|ikkje|inte) (?:på )?(?:telefonen|mobilen|tlf|meldinger|meldingar|sms|snap)?",
+        r"not answering",
+        r"(?:ikke|ikkje|inte) (?:kommet|kome|kommit) (?:hjem|heim|hem)",
+        r"(?:vet|veit) (?:ikke|ikkje) (?:hvor|kvar|kor)",
+        r"don'?t know where",
+    ),
+)
+RELATIONSHIP = Cue(
+    "barn – voksen partner",
+    _rx(
+        rf"kjærest{W}",
+        rf"kjærast{W}",
+        rf"kærest{W}",
+        r"pojkvän\w*",
+        r"flickvän\w*",
+        r"boyfriend",
+        r"girlfriend",
+        r"dating",
+        r"dater",
+        r"datet",
+        r"sammen med",
+        r"flørt\w*",
+        r"flirt\w*",
+        r"sover hos",
+        rf"besøk{W}",
+        r"(?:hjem|heim|home) (?:til|to) (?:ham|han|henne|ho|him|her)",
+        r"(?:alene|åleine|alone) med",
+        r"gifts?",
+        r"gaver",
+        r"overnatt\w*",
+    ),
+)
+_AGE_RE = re.compile(
+    r"(?:(?:på|er|is|är|age|aged|og|and|,) (\d{1,2})(?!\d)(?![.,:]\d))"
+    r"|(?:(\d{1,2})[- ]?(?:år|years?|yo|y/o|åring\w*|jir|lat)(?!\w))",
+    re.IGNORECASE,
+)
+
+
+def ages(text: str) -> list[int]:
+    """Ages mentioned in the text ("er 12", "på 25", "19-åring", "15 years")."""
+    found: list[int] = []
+    for match in _AGE_RE.finditer(text):
+        value = match.group(1) or match.group(2)
+        if value is not None and 5 <= int(value) <= 80:
+            found.append(int(value))
+    return found
+
+
+CHILD_SEXUAL = Cue(
+    "barn – seksuell utnyttelse",
+    _rx(
+        rf"naken{W}",
+        rf"nakenbil{W}",
+        r"nakenbilete",
+        r"nakenbilde\w*",
+        r"nakenbilder",
+        r"nudes?",
+        r"nude (?:pictures|pics|photos|images)",
+        r"nøgenbilleder",
+        r"nakenbilder",
+        r"(?:bilder|bilete|bilde|billeder|pics|pictures|photos|sawirro|zdjęcia) (?:av seg selv |of (?:her|him)self )?(?:uten|utan|without|utan) (?:klær|klede|kläder|clothes)",
+        r"(?:send|sende|sender|sendt|skicka|skickar|sende) (?:meg |him |her )?(?:bilder|bilete|pics|pictures|photos|bilde|billeder)",
+        r"asking (?:for|her for|him for) (?:pics|pictures|photos|nudes)",
+        r"ber om (?:bilder|bilete|nakenbilder)",
+        r"ba om (?:bilder|bilete)",
+        r"beder om (?:billeder|nøgenbilleder)",
+        r"grooming",
+        r"groom\w*",
+        rf"overgrep{W}",
+        rf"seksuel{W}",
+        rf"sexual{W}",
+        r"sex",
+        rf"voldt{W}",
+        r"rape\w*",
+        r"(?:tatt|tar|rører|rørt|touch\w*) (?:på|ved) (?:henne|ham|han|hende)",
+        r"rører ved",
+        r"touched (?:her|him)",
+        r"blott\w*",
+        r"eksponert seg",
+        r"exposed himself",
+        r"keep it (?:a )?secret",
+        r"hemmelig",
+        r"(?:vil|will|wants to) (?:møte|treffe|meet) (?:ham|henne|han|ho|him|her|them)",
+        r"møte (?:ham|henne) alene",
+        r"treffa 12",
+        r"(?:voksen|vaksen|vuxen|eldre|grown|adult|older) (?:mann|man|guy|kar|mand)",
+        r"\d{2} år gammel mann",
+        r"\d{2} year old man",
+        r"nagie zdjęcia",
+        r"sexy",
+        r"sexting",
+        r"(?:comes|goes|came|went|sneaks) into (?:her|his) (?:bed)?room",
+        rf"kjønnsorgan{W}",
+        rf"könsorgan{W}",
+        r"genitals",
+        r"dick ?pics?",
+        r"pikkbilde\w*",
+        r"(?:kommer|kjem|comes|går) (?:inn )?(?:på|into|inn på|inn i) (?:rommet|room|soverommet) (?:hennes|hans|her|his)",
+        r"(?:blir|bli|come|go|går) med (?:ham|han|him|honom|henne|ho|her) hjem",
+        r"(?:presset|pressa|pressas|tvunget|tvinga|tvingas|tvinges|forced|pressured|pressed) (?:til|to|att|into)",
+        r"(?:sextortion|utpress\w*|utpressning)",
+        r"(?:blackmail\w*)",
+        r"nin weyn",
+        r"sawir\w*",
+        r"mye eldre",
+        r"much older",
+        r"(?:få|lokke|lure|lokka|få tak i) (?:dem|ham|han|henne|ho|barna|ungane|barn) (?:med (?:seg )?)?(?:inn )?i bilen",
+        r"(?:get|lure|lured) (?:them|him|her|kids|children) into (?:his|a|the) car",
+        r"(?:ukjent|ukjend|fremmed|unknown|strange) (?:mann|man|person|kar)",
+        r"stranger",
+        r"gjør ting med (?:henne|ham|han|ho)",
+        r"does things to (?:her|him)",
+    ),
+)
+CHILD_VIOLENCE = Cue(
+    "barn – vold",
+    _rx(
+        rf"sl[åa]r (?:ham|han|henne|ho|barnet|ungen|gutten|jenta|honom|hende|him|her){W}",
+        r"slått",
+        r"slegen",
+        r"slagen",
+        r"blåmerk\w*",
+        r"bruises?",
+        r"hits (?:him|her)",
+        r"beats (?:him|her)",
+        rf"mishandl{W}",
+        r"misshand\w*",
+        r"abuse\w*",
+        r"abusing",
+        r"tør (?:ikke|ikkje) (?:å )?gå hjem",
+        r"vil (?:ikke|ikkje) gå (?:hjem|heim)",
+        r"afraid to go home",
+        r"holdt igjen",
+        r"redd for (?:faren|far|mora|mor|stefar|stefaren)",
+        r"kutt på armene",
+        r"(?:merker|merke|sår|skader|arr) (?:på|etter) (?:kroppen|armene|armane|halsen|ryggen|beina|ansiktet)",
+        r"marks on (?:her|his) (?:body|arms|neck|back|face)",
+        r"(?:belte|beltet|stokk|kleshenger|belt)",
+        rf"tvangsekteskap{W}",
+        r"tvangsgift\w*",
+        r"forced marriage",
+        r"(?:skal|vil|blir|bli) (?:giftes|gift) bort",
+        r"(?:sendt|sende|sendes|send|sent|be sent) (?:til|tilbake til|back to|to) (?:hjemlandet|heimlandet|thuislandet|home country|the home country)",
+        r"(?:sendes|sendast) ut av landet",
+        rf"kjønnslemlest{W}",
+        r"omskjær\w*",
+        r"\bFGM\b",
+        r"æres\w*",
+        r"honou?r[- ]?(?:based|related|violence)",
+        r"(?:innelåst|låst inne|sperret inne|sperra inne)",
+        r"locked (?:in|up)",
+        r"(?:tør|tørr|turte|tør) (?:ikke|ikkje) (?:å )?(?:gå |dra |reise )?(?:hjem|heim)",
+        r"(?:redd|livredd|scared|afraid|rädd) (?:for )?(?:å gå |to go )?(?:hjem|heim|home)",
+        r"(?:selvskad|sjølvskad|self-?harm)\w*",
+        r"(?:fortalt|fortel|forteller|told me|sa til meg) (?:at )?(?:hun|han|ho|she|he) (?:blir|vert|is being|gets) (?:slått|slegen|hit|beaten|tatt på|kontrollert)",
+        r"kutter seg",
+        r"self-?harm",
+    ),
+)
+CHILD_NEGLECT = Cue(
+    "barn – omsorgssvikt",
+    _rx(
+        r"omsorgssvikt",
+        r"neglect\w*",
+        r"forsømt",
+        r"(?:alene|åleine|ensamma?|alone|alene|same w domu|one) (?:hjemme|heime|hjemme|at home|i huset|ute)",
+        r"alene hjemme",
+        r"left alone",
+        r"sult(?:en|ne|ar)",
+        r"svolten",
+        r"hungry",
+        r"ikke (?:får )?mat",
+        r"ikkje (?:får )?mat",
+        r"ingen mat",
+        r"no food",
+        r"never any food",
+        r"inte få mat",
+        r"uten matpakke",
+        r"(?:drikker|drikk|fulle|full|ruset|rusa|drinks|drunk|dricker) (?:mye|hele|heile|foreldre|foreldra|parents)?",
+        r"foreldra er fulle",
+        r"fulle foreldre",
+        r"rusmisbruk\w*",
+        r"krangl\w*",
+        r"kjefter",
+        r"kjeftar",
+        r"låser (?:ham|henne) inne",
+        r"rømt",
+        r"rømmer",
+        r"runaway",
+        r"ran away",
+        r"mobb\w*",
+        r"(?:truer|truga|truet|trugar|threatened|hotat|truet|truede)\w*",
+        r"(?:banke|beat) (?:ham|han|him|her|henne) (?:opp|up)",
+        r"bull(?:ied|ying)",
+        r"gråter",
+        r"cries",
+        r"rekrutt\w*",
+        r"recruit\w*",
+        r"(?:gir|gir ham|gives him) (?:hasj|alkohol|drugs)",
+        r"bekymr\w*",
+        r"uroleg",
+        r"orolig",
+        r"worried",
+        r"bekymret",
+        r"zaniepokojon\w*",
+        r"беспокою\w*",
+    ),
+)
+
+# Hints for the other categories: they add weight to the model, never decide alone.
+HINTS: dict[str, Cue] = {
+    "crime_report": Cue(
+        "anmeldelse",
+        _rx(
+            rf"anmeld{W}",
+            rf"anmäl{W}",
+            rf"polisanmäl{W}",
+            rf"politianmeld{W}",
+            r"melde (?:ei|en|eit|et) sak",
+            r"file a report",
+            r"report (?:it|a theft|a crime|this|the theft)",
+            rf"stjål{W}",
+            r"stjålet",
+            rf"stole{W}",
+            r"stolen",
+            r"stulen",
+            r"stulit",
+            r"stjaal",
+            r"tyveri",
+            rf"svind{W}",
+            r"scam\w*",
+            r"lurad",
+            r"snydt",
+            r"lurt",
+            rf"innbrudd{W}",
+            r"innbrot",
+            r"indbrud",
+            r"inbrott",
+            r"burglar\w*",
+            r"broken into",
+            r"hacke?t?",
+            r"hacka",
+            r"hackat",
+            r"hacked",
+            r"truet meg",
+            r"truga meg",
+            r"threatened me",
+            rf"trakass{W}",
+            r"harass\w*",
+            r"ranet",
+            r"robbed",
+            r"overfalt",
+            r"assaulted",
+            r"ID-tyveri",
+            r"identity theft",
+            r"ukradzion\w*",
+            r"xaday",
+            r"سرقت",
+            r"robad[ao]",
+            r"обманули",
+        ),
+    ),
+    "tip": Cue(
+        "tips",
+        _rx(
+            rf"tips{W}",
+            r"tipse",
+            r"tipsa",
+            r"tip",
+            r"give a tip",
+            r"mistenkelig\w*",
+            r"suspicious",
+            r"misstänkt",
+            r"sel(?:ger|jer|) (?:hasj|narkotika|dop|knark|hash|alkohol|smugler)\w*",
+            r"sel hasj",
+            r"selges",
+            r"selt",
+            r"säljs",
+            r"sælger",
+            r"drug dealing",
+            r"selling (?:drugs|illegal)",
+            r"dealer\w*",
+            r"langer\w*",
+            r"(?:kjører|køyrer|kör|kører) (?:altfor|alt for|alldeles för|alt for) (?:fort|stærkt)",
+            r"(?:racing|speeding)",
+            r"ettersøkt\w*",
+            r"efterlys\w*",
+            r"wanted man",
+            r"the wanted",
+            r"ulovlig\w*",
+            r"ulovleg\w*",
+            r"illegal\w*",
+            r"narkotika",
+            r"narkotyki",
+            r"наркотик\w*",
+            r"daroogo",
+            r"drogas",
+        ),
+    ),
+    "question": Cue(
+        "spørsmål",
+        _rx(
+            r"hvordan",
+            r"korleis",
+            r"how (?:do|can|long|much|to)",
+            r"hur",
+            r"hvor (?:lang|lenge|mye|mange|kan|finner)",
+            r"kor (?:lang|lenge|mykje|mange)",
+            r"er det lov",
+            r"er det lovlig",
+            r"is it legal",
+            r"får man",
+            r"(?:må|treng|trenger|kan) (?:jeg|eg|man|vi|jag|I)",
+            r"lurer på",
+            r"lurte på",
+            r"åpningstid\w*",
+            r"pass(?:et|kontoret)?",
+            r"våpenkort",
+            r"våpenløyve",
+            r"politiattest",
+            r"førerkort\w*",
+            r"førarkort\w*",
+            r"körkort",
+            r"kørekort",
+            r"driving licen[cs]e",
+            r"hittegods",
+            r"lost property",
+            r"passport",
+            r"pasaporte",
+        ),
+    ),
+    "feedback": Cue(
+        "tilbakemelding",
+        _rx(
+            rf"takk{W}",
+            r"tusen takk",
+            r"tack",
+            r"tak for",
+            r"thank\w*",
+            r"dziękuję",
+            r"спасибо",
+            r"mahadsanid",
+            r"شكرا",
+            rf"klage{W}",
+            r"klaga",
+            r"complain\w*",
+            r"forslag",
+            r"suggestion",
+            r"bra jobba",
+            r"good job",
+            r"great job",
+            r"fantastisk jobb",
+            r"dårlig service",
+            r"uhøflig",
+            r"rude",
+            r"imponert",
+            r"flott",
+            r"hyggelig\w*",
+            r"uprofesjonell\w*",
+            r"arrogant",
+            r"svarer (?:dere )?ikke",
+            r"ubrukelig",
+        ),
+    ),
+    "other": Cue(
+        "ingen sak",
+        _rx(
+            r"test(?:er|ar|ing)?",
+            r"testar bara",
+            r"vinn\w*",
+            r"congratulations",
+            r"klikk på lenken",
+            r"click (?:here|the link)",
+            r"rabatt",
+            r"wrong chat",
+            r"feil (?:mottaker|chat)",
+        ),
+    ),
+}
+CHILD_CONCERNS = (CHILD_SEXUAL, CHILD_VIOLENCE, CHILD_NEGLECT)
+SERIOUS_CHILD = (CHILD_SEXUAL, CHILD_VIOLENCE)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    """What the rules found: an emergency, a child concern, and hints for the model."""
+
+    emergency: tuple[Hit, ...]
+    child: tuple[Hit, ...]
+    child_serious: bool
+    hints: dict[str, tuple[Hit, ...]]
+    resolved: bool = False
+
+    @property
+    def is_emergency(self) -> bool:
+        return bool(self.emergency)
+
+    @property
+    def is_child_concern(self) -> bool:
+        return bool(self.child)
+
+
+_THANKS_RE = re.compile(r"(?:takk|tack|tak|thanks?|thank you)\b[^.!?]{0,25}$", re.IGNORECASE)
+
+
+def _hit(cue: Cue, text: str) -> Hit | None:
+    if cue is CALL_FOR_HELP:
+        for match in cue.pattern.finditer(text):
+            if not _THANKS_RE.search(text[max(0, match.start() - 40) : match.start()]):
+                return Hit(cue.label, match.group(0))
+        return None
+    found = cue.find(text)
+    return Hit(cue.label, found) if found is not None else None
+
+
+NOW_NORWEGIAN = Cue("pågår nå", _rx(r"no"))
+"""Nynorsk "no" (now): counted only in texts detected as Norwegian."""
+
+
+def _emergencies(text: str, lang: str | None = None) -> list[Hit]:
+    hits: list[Hit] = []
+    for cue in (SUICIDE, CALL_FOR_HELP, LIFE_DANGER):
+        if hit := _hit(cue, text):
+            hits.append(hit)
+    now = _hit(NOW, text) or _hit(PRESENCE, text)
+    if now is None and lang in ("nn", "nb"):
+        now = _hit(NOW_NORWEGIAN, text)
+    past = _hit(PAST, text)
+    ongoing = now is not None
+    child = _hit(CHILD, text)
+    missing = _hit(MISSING, text)
+    vulnerable = child or _hit(VULNERABLE, text)
+    if vulnerable and missing and not _hit(FOUND, text):
+        # A missing child stays an emergency until found, even if it began yesterday.
+        hits.append(Hit("nødsituasjon – savnet", f"{vulnerable.matched} … {missing.matched}"))
+    if child and (danger := _hit(CHILD_DANGER, text)):
+        hits.append(Hit("nødsituasjon – barn i fare", f"{child.matched} … {danger.matched}"))
+    situational: list[Hit] = []
+    for cue in (WEAPON, VIOLENCE_NOW, INTRUDER, ACCIDENT):
+        if hit := _hit(cue, text):
+            situational.append(hit)
+    drunk = _hit(DRUNK_DRIVER, text)
+    road = _hit(ON_THE_ROAD, text)
+    if drunk and (ongoing or road) and not (past and not ongoing):
+        hits.append(drunk)
+        if road is not None:
+            hits.append(road)
+    presence = _hit(PRESENCE, text)
+    threat = _hit(THREAT, text)
+    weapon = _hit(WEAPON, text)
+    if threat and (presence or (weapon and not past)):
+        situational.append(threat)
+        if weapon and not presence and not now:
+            hits.append(
+                Hit("nødsituasjon – trues med våpen", f"{threat.matched} … {weapon.matched}")
+            )
+    fear = _hit(FEAR, text)
+    if presence and fear and not situational:
+        hits.extend((Hit("nødsituasjon – truet nå", presence.matched), fear))
+    if situational and now and not (past and not _hit(NOW, text) and not presence):
+        hits.extend(Hit(f"nødsituasjon – {h.label}", h.matched) for h in situational)
+        hits.append(now)
+    elif presence and situational:
+        hits.extend(Hit(f"nødsituasjon – {h.label}", h.matched) for h in situational)
+    return hits
+
+
+def _child_hits(text: str) -> tuple[list[Hit], bool]:
+    """Child-welfare cues (with the child cue first) and whether the risk is serious."""
+    child = _hit(CHILD, text)
+    mentioned = ages(text)
+    minor = [a for a in mentioned if a <= 16]
+    adult = [a for a in mentioned if a >= 18]
+    if child is None and not minor:
+        return [], False
+    hits: list[Hit] = []
+    serious = False
+    for cue in CHILD_CONCERNS:
+        if hit := _hit(cue, text):
+            hits.append(hit)
+            serious = serious or cue in SERIOUS_CHILD
+    if runaway := _hit(RUNAWAY, text):
+        hits.append(runaway)
+        serious = True
+    elif (fled := _hit(FLED, text)) and (no_contact := _hit(NO_CONTACT, text)):
+        hits.extend((fled, no_contact))
+        serious = True
+    relationship = _hit(RELATIONSHIP, text)
+    if minor and adult and (relationship or _hit(CHILD_SEXUAL, text)):
+        hits.append(Hit("barn – voksen kontakt", f"{min(minor)} og {max(adult)} år"))
+        serious = True
+    if hits:
+        hits.insert(0, child or Hit("barn", f"{min(minor)} år"))
+    return hits, serious
+
+
+def apply_rules(text: str, lang: str | None = None) -> RuleResult:
+    """Run every rule over ``text`` (``lang`` enables language-specific cues)."""
+    emergency = tuple(_emergencies(text, lang))
+    child_hits, serious = _child_hits(text)
+    hints: dict[str, tuple[Hit, ...]] = {
+        category: (hit,) for category, cue in HINTS.items() if (hit := _hit(cue, text)) is not None
+    }
+    resolved = _hit(FOUND, text) is not None
+    return RuleResult(emergency, tuple(child_hits), serious, hints, resolved)

@@ -1,0 +1,369 @@
+"""Triage: category, urgency and the reasons behind them.
+
+Rules (``rules.py``) decide emergencies and child-welfare cases with high recall; a trained
+model (TF-IDF on character and word n-grams → logistic regression) decides among the other
+categories, nudged by the rules' hints. The model ships as package data
+(``data/triage_model.joblib``, built by ``stemme triage train``); if it is missing or was
+built by another scikit-learn version it is trained at first use from the shipped examples
+(``data/triage_train.jsonl``).
+
+Triage reads the *redacted* text: personal data never reaches the model, the training
+examples and operator corrections (stored redacted by the inbox) look the same as live
+input, and the redaction tags (``<PERSON>``, ``<PHONE_1>``) are folded to one token per type.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from stemme.errors import InvalidInputError
+from stemme.understanding.rules import RuleResult, apply_rules
+
+CATEGORIES: tuple[str, ...] = (
+    "emergency",
+    "concern_for_child",
+    "crime_report",
+    "tip",
+    "question",
+    "feedback",
+    "other",
+)
+MODEL_FILE = "triage_model.joblib"
+TRAIN_FILE = "triage_train.jsonl"
+HINT_BOOST = 0.3
+NEGLECT_BOOST = 0.45
+MODEL_URGENT_THRESHOLD = 0.6
+
+_TAG_RE = re.compile(r"<([A-Z_]+?)(?:_\d+)?>")
+
+
+class InvalidLabelsError(InvalidInputError):
+    """A labels file has a line that is not a valid training example."""
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One training example."""
+
+    text: str
+    category: str
+    urgent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TriageResult:
+    """Category, urgency, the reasons (shown to the operator) and per-category scores."""
+
+    category: str
+    urgent: bool
+    reasons: tuple[str, ...]
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+def normalise(text: str) -> str:
+    """The text the model sees: redaction tags folded to one token per type."""
+    return _TAG_RE.sub(lambda m: f" x{m.group(1).lower()}x ", text)
+
+
+# --- training data ----------------------------------------------------------------------------
+
+
+def parse_examples(lines: Iterable[str], source: str = "labels") -> list[Example]:
+    """Examples from JSON Lines with text, category and (optional) urgent."""
+    examples: list[Example] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidLabelsError(
+                "%(source)s, linje %(line)s: ugyldig JSON (%(error)s)",
+                source=source,
+                line=number,
+                error=exc.msg,
+            ) from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise InvalidLabelsError(
+                "%(source)s, linje %(line)s: mangler tekst", source=source, line=number
+            )
+        category = row.get("category")
+        if category not in CATEGORIES:
+            raise InvalidLabelsError(
+                "%(source)s, linje %(line)s: ukjent kategori %(category)s",
+                source=source,
+                line=number,
+                category=str(category),
+            )
+        urgent = bool(row.get("urgent", category == "emergency"))
+        examples.append(Example(row["text"], str(category), urgent))
+    return examples
+
+
+def shipped_examples() -> list[Example]:
+    """The hand-written training examples shipped with the package."""
+    text = (files("stemme.understanding") / "data" / TRAIN_FILE).read_text(encoding="utf-8")
+    return parse_examples(text.splitlines(), TRAIN_FILE)
+
+
+def load_examples(path: Path) -> list[Example]:
+    """Examples from a labels file (operator corrections)."""
+    return parse_examples(path.read_text(encoding="utf-8").splitlines(), str(path))
+
+
+# --- model ------------------------------------------------------------------------------------
+
+
+def build_features() -> Any:
+    """Untrained features: TF-IDF of char_wb 2–5-grams and of word 1–2-grams, side by side."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
+    from sklearn.pipeline import FeatureUnion  # type: ignore[import-untyped]
+
+    chars = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, max_features=60000
+    )
+    words = TfidfVectorizer(
+        analyzer="word",
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        token_pattern=r"(?u)\b\w+\b",  # noqa: S106 - not a password
+    )
+    return FeatureUnion([("chars", chars), ("words", words)])
+
+
+def build_classifier() -> Any:
+    """An untrained classifier (logistic regression: probabilities without extra calibration)."""
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+
+    return LogisticRegression(C=8.0, max_iter=2000, class_weight="balanced")
+
+
+def build_pipeline() -> Any:
+    """Features → classifier, for cross-validation."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("features", build_features()), ("classifier", build_classifier())])
+
+
+@dataclass(frozen=True, slots=True)
+class TriageModel:
+    """Fitted features and two classifiers on them: the category and the urgent flag."""
+
+    features: Any
+    category: Any
+    urgent: Any
+
+
+def train(examples: Sequence[Example]) -> TriageModel:
+    """Fit the features once and both classifiers on them."""
+    features = build_features()
+    matrix = features.fit_transform([normalise(e.text) for e in examples])
+    category = build_classifier().fit(matrix, [e.category for e in examples])
+    urgent = build_classifier().fit(matrix, [e.urgent for e in examples])
+    return TriageModel(features, category, urgent)
+
+
+class Scorer:
+    """Fast single-message inference for a TriageModel.
+
+    scikit-learn's per-call overhead (input validation, sparse matrix assembly, two
+    pipelines) costs several milliseconds per message; the arithmetic is a few hundred
+    multiply-adds. This does the same computation directly: the fitted analyzers, vocabularies
+    and idf weights give the L2-normalised sublinear TF-IDF vector of each part, and the
+    logistic regressions' coefficients give softmax (category) and sigmoid (urgent) outputs.
+    ``tests/understanding/test_triage.py`` checks it against scikit-learn's own predict_proba.
+    """
+
+    def __init__(self, trained: TriageModel) -> None:
+        import numpy as np
+
+        self._np = np
+        self.model = trained
+        self._parts: list[tuple[Any, dict[str, int], Any, int]] = []
+        offset = 0
+        for _, vectorizer in trained.features.transformer_list:
+            vocabulary: dict[str, int] = dict(vectorizer.vocabulary_)
+            self._parts.append((vectorizer.build_analyzer(), vocabulary, vectorizer.idf_, offset))
+            offset += len(vocabulary)
+        self.classes = [str(c) for c in trained.category.classes_]
+        self._coef = np.asarray(trained.category.coef_)
+        self._intercept = np.asarray(trained.category.intercept_)
+        urgent_classes = [bool(c) for c in trained.urgent.classes_]
+        self._urgent_sign = 1.0 if urgent_classes[-1] else -1.0
+        self._urgent_coef = np.asarray(trained.urgent.coef_)[0]
+        self._urgent_intercept = float(np.asarray(trained.urgent.intercept_)[0])
+
+    def vector(self, text: str) -> tuple[Any, Any]:
+        """Indices and values of the non-zero features of ``text``."""
+        np = self._np
+        indices: list[Any] = []
+        values: list[Any] = []
+        for analyzer, vocabulary, idf, offset in self._parts:
+            counts: dict[int, int] = {}
+            for gram in analyzer(text):
+                index = vocabulary.get(gram)
+                if index is not None:
+                    counts[index] = counts.get(index, 0) + 1
+            if not counts:
+                continue
+            idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            weights = (np.log(tf) + 1.0) * idf[idx]
+            weights /= np.sqrt(weights @ weights)
+            indices.append(idx + offset)
+            values.append(weights)
+        if not indices:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(indices), np.concatenate(values)
+
+    def scores(self, text: str) -> tuple[dict[str, float], float]:
+        """Category probabilities and the probability that the message is urgent."""
+        np = self._np
+        idx, weights = self.vector(normalise(text))
+        decision = self._coef[:, idx] @ weights + self._intercept
+        if len(self.classes) == 2:  # binary logistic regression: one column  # pragma: no cover
+            p1 = 1.0 / (1.0 + np.exp(-decision[0]))
+            probabilities = np.array([1.0 - p1, p1])
+        else:
+            exp = np.exp(decision - decision.max())
+            probabilities = exp / exp.sum()
+        scores = dict.fromkeys(CATEGORIES, 0.0)
+        for label, p in zip(self.classes, probabilities, strict=True):
+            scores[label] = float(p)
+        urgent_decision = float(self._urgent_coef[idx] @ weights) + self._urgent_intercept
+        urgent = 1.0 / (1.0 + float(np.exp(-self._urgent_sign * urgent_decision)))
+        return scores, urgent
+
+
+def cross_validated_macro_f1(examples: Sequence[Example], folds: int = 5) -> float:
+    """Macro-F1 of stratified k-fold cross-validation on ``examples``."""
+    from sklearn.model_selection import (  # type: ignore[import-untyped]
+        StratifiedKFold,
+        cross_val_score,
+    )
+
+    labels = [e.category for e in examples]
+    smallest = min(labels.count(c) for c in set(labels))
+    folds = max(2, min(folds, smallest))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    scores = cross_val_score(
+        build_pipeline(),
+        [normalise(e.text) for e in examples],
+        labels,
+        cv=splitter,
+        scoring="f1_macro",
+    )
+    return float(scores.mean())
+
+
+def default_model_path() -> Path:
+    """Where the shipped model lives (inside the installed package)."""
+    return Path(str(files("stemme.understanding") / "data" / MODEL_FILE))
+
+
+def save_model(trained: TriageModel, path: Path) -> None:
+    """Store a trained model with the scikit-learn version that built it."""
+    import joblib  # type: ignore[import-untyped]
+    import sklearn  # type: ignore[import-untyped]
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stored = {
+        "sklearn": sklearn.__version__,
+        "features": trained.features,
+        "category": trained.category,
+        "urgent": trained.urgent,
+    }
+    joblib.dump(stored, path)
+
+
+def _load_model(path: Path) -> TriageModel | None:
+    """The model stored at ``path``, or None if absent or from another sklearn version."""
+    import joblib
+    import sklearn
+
+    if not path.is_file():
+        return None
+    stored = joblib.load(path)  # our own package data, written by save_model
+    if not isinstance(stored, dict) or stored.get("sklearn") != sklearn.__version__:
+        return None
+    return TriageModel(stored["features"], stored["category"], stored["urgent"])
+
+
+_model_lock = threading.Lock()
+
+
+@cache
+def model() -> Scorer:
+    """The triage model: the shipped file, else trained now from the shipped examples."""
+    with _model_lock:
+        loaded = _load_model(default_model_path())
+        return Scorer(loaded if loaded is not None else train(shipped_examples()))
+
+
+def model_scores(text: str) -> tuple[dict[str, float], float]:
+    """The model's probability for each category, and the probability that it is urgent."""
+    return model().scores(text)
+
+
+# --- decision ---------------------------------------------------------------------------------
+
+
+def _rules_only_scores(text: str) -> dict[str, float]:
+    """Without a model: a weak prior (question if it asks, else other)."""
+    scores = dict.fromkeys(CATEGORIES, 0.0)
+    scores["question" if "?" in text else "other"] = 0.2
+    return scores
+
+
+def decide(rules: RuleResult, scores: dict[str, float], urgent_p: float = 0.0) -> TriageResult:
+    """Combine rule findings, category scores and the model's urgency probability."""
+    scores = dict(scores)
+    reasons: list[str] = []
+    if rules.is_emergency:
+        reasons.extend(hit.reason() for hit in rules.emergency)
+        return TriageResult("emergency", True, tuple(reasons), _rounded(scores))
+    model_urgent = urgent_p >= MODEL_URGENT_THRESHOLD and not rules.resolved
+    if rules.is_child_concern and (rules.child_serious or scores["concern_for_child"] > 0.15):
+        reasons.extend(hit.reason() for hit in rules.child)
+        if rules.child_serious:
+            reasons.append("alvorlig risiko for barnet")
+        elif model_urgent:
+            reasons.append(f"modellen: mulig hastesak ({urgent_p:.2f})")
+        urgent = rules.child_serious or model_urgent
+        return TriageResult("concern_for_child", urgent, tuple(reasons), _rounded(scores))
+    if rules.is_child_concern:
+        scores["concern_for_child"] += NEGLECT_BOOST
+        reasons.extend(hit.reason() for hit in rules.child)
+    for category, hits in rules.hints.items():
+        scores[category] += HINT_BOOST
+        reasons.extend(hit.reason() for hit in hits)
+    category = max(CATEGORIES, key=lambda c: scores[c])
+    urgent = category == "emergency" or (
+        category == "concern_for_child" and (model_urgent or rules.child_serious)
+    )
+    if urgent:
+        reasons.append(f"modellen: mulig hastesak ({urgent_p:.2f})")
+    reasons.append(f"kategori: {category} ({scores[category]:.2f})")
+    return TriageResult(category, urgent, tuple(reasons), _rounded(scores))
+
+
+def _rounded(scores: dict[str, float]) -> dict[str, float]:
+    return {c: round(v, 4) for c, v in scores.items()}
+
+
+def triage(text: str, use_model: bool = True, lang: str | None = None) -> TriageResult:
+    """Category, urgency and reasons for one (redacted) message in language ``lang``."""
+    rules = apply_rules(text, lang)
+    if use_model:
+        scores, urgent_p = model_scores(text)
+    else:
+        scores, urgent_p = _rules_only_scores(text), 0.0
+    return decide(rules, scores, urgent_p)

@@ -1,0 +1,97 @@
+"""Person names: lists, capitalisation, cues, and the words that only look like names."""
+
+from __future__ import annotations
+
+import pytest
+
+from stemme.privacy import detect
+
+
+def persons(text: str) -> list[str]:
+    return [text[s.start : s.end] for s in detect(text) if s.type == "PERSON"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Eg heiter Eirik Hovden, tlf 917 45 302", ["Eirik Hovden"]),
+        ("Hun heter Mia og går i 5. klasse.", ["Mia"]),
+        ("Mvh Trine Skaug", ["Trine Skaug"]),
+        ("My name is Lucas Ferreira.", ["Lucas Ferreira"]),
+        ("Jeg heter Per.", ["Per"]),
+        ("Per Hansen ringte i går", ["Per Hansen"]),
+        ("min sønn Stein er borte", ["Stein"]),
+        ("naboen Liv sa det", ["Liv"]),
+        ("jeg heter kari nordmann", ["kari nordmann"]),
+        ("broren min jonas ble slått", ["jonas"]),
+        ("vi var meg og lars og ida på hytta", ["lars", "ida"]),
+        ("Hei, det er Dag her", ["Dag"]),
+        ("Kari og Ola var der", ["Kari", "Ola"]),
+        ("Jeg traff Anne-Lise Bakken", ["Anne-Lise Bakken"]),
+        ("Naboen min Tor Ivar Dahl slo meg", ["Tor Ivar Dahl"]),
+        ("Jag heter Anna Svensson", ["Anna Svensson"]),
+        ("Jeg hedder Mette Jensen", ["Mette Jensen"]),
+        ("Mvh Ahmed Hassan", ["Ahmed Hassan"]),
+        ("Kva gjer eg no? Randi Tveit, 906 31 847", ["Randi Tveit"]),
+        ("Що мені робити? Олена Коваленко", ["Олена Коваленко"]),
+        ("Xin chào, tôi là Nguyễn Thị Lan.", ["Nguyễn Thị Lan"]),
+        ("sjefen vår, Ionuț Marin, tar passene", ["Ionuț Marin"]),
+        ("Han heter Jan van der Berg", ["Jan van der Berg"]),
+        ("Hilsen\nIngvild", ["Ingvild"]),
+        ("fru Hansen i andre etasje", ["Hansen"]),
+        ("jeg er kari og er 15", ["kari"]),
+        ("mvh ola n.", ["ola n."]),
+        ("Jeg og Per skal på hytta. Per kommer kl 18, 100 kr per time.", ["Per", "Per"]),
+        ("Ring Siv på telefon", ["Siv"]),
+        ("Tor og jeg var ute", ["Tor"]),
+        ("Frank sa at han ville drepe meg", ["Frank"]),
+        ("kari sa at hun ville komme", ["kari"]),
+        ("noen sender meldinger til lillesøstra mi hanna (11)", ["hanna"]),
+        ("hei det er per igjen, fikk dere bildene?", ["per"]),
+        ("sjefen vår, Dragan Petrovic, tar passene", ["Dragan Petrovic"]),
+        ("JEG HETER KARI NORDMANN OG BROREN MIN JONAS ER SAVNET", ["KARI NORDMANN", "JONAS"]),
+        ("Han het visstnok Olsen.", ["Olsen"]),
+        ("Jeg heter Jonas Berg, og min venninne Mai var med", ["Jonas Berg", "Mai"]),
+    ],
+)
+def test_finds_names(text: str, expected: list[str]) -> None:
+    assert persons(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Per i dag har vi ingen svar.",
+        "Liv og helse er viktig.",
+        "Dag 2 var verre enn dag 1.",
+        "Hans bil ble stjålet.",
+        "Stein ble kastet mot vinduet.",
+        "Politiet i Bergen var flinke.",
+        "Takk til Oslo politidistrikt og Vest politidistrikt!",
+        "Vi var i Trondheim og Tromsø.",
+        "Mandag 12. mai kom to politibiler.",
+        "I August drar vi til Spania.",
+        "Jeg handlet på Kiwi og Rema.",
+        "Det er en side som heter «Billige Moped Deler».",
+        "Takk for hjelpen!",
+        "Hilsen fra Oslo",
+        "Jeg bor på Lena i Østre Toten",
+        "kr 500 per time",
+        "<PERSON> sa hei",
+        "he said and said again",
+        "Mvh Politiet",
+        "jeg er lei av dette",
+        "We watched Game of Thrones and Breaking Bad last night.",
+        "Jeg jobber på Ullevål Sykehus og var på Rikshospitalet i går.",
+        "Han så på Paradise Hotel og Farmen.",
+        "Jeg fikk brev fra Statens Vegvesen og Skatteetaten.",
+        "Han spilte Grand Theft Auto hele natta.",
+        "NOEN MÅ KOMME TIL FESTEN PÅ MAJORSTUEN NÅ",
+        "Han ble slått ned på Karl Johan i natt.",
+        "det er per i dag ingen svar",
+        "Vi har mistet hunden vår, en svart labrador som heter Bella.",
+        "i'm so tired of this",
+    ],
+)
+def test_name_negatives(text: str) -> None:
+    assert persons(text) == []

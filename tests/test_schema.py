@@ -1,0 +1,154 @@
+"""Migrations: upgrading an empty database, the "is it current?" check and its refusals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, inspect, make_url, text
+from sqlalchemy.engine import URL
+
+from stemme import schema
+from stemme.app import create_app
+from stemme.config import Settings, load_settings
+from stemme.db import make_engine
+from stemme.errors import ConfigurationError
+from stemme.identity.audit import GENESIS_HASH
+
+TABLES = {"users", "user_districts", "web_sessions", "api_tokens", "audit_events", "audit_head"}
+
+
+@pytest.fixture
+def empty_engine(empty_database_url: URL) -> Iterator[Engine]:
+    engine = make_engine(empty_database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def keep_logging() -> Iterator[None]:
+    """create_app configures the root logger; put it back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def settings_for(url: URL) -> Settings:
+    return load_settings(
+        database_url=url.render_as_string(hide_password=False),
+        environment="test",
+        log_level="WARNING",
+    )
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    config = schema.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def test_there_is_exactly_one_head() -> None:
+    heads = schema.head_revisions()
+    assert len(heads) == 1
+    assert all(isinstance(head, str) and head for head in heads)
+
+
+def test_upgrade_an_empty_database(empty_engine: Engine) -> None:
+    assert schema.current_revisions(empty_engine) == set()
+    assert not schema.is_current(empty_engine)
+    with pytest.raises(ConfigurationError) as info:
+        schema.require_current(empty_engine)
+    assert str(info.value) == schema.NOT_MIGRATED_HINT
+    assert "stemme migrate" in schema.NOT_MIGRATED_HINT
+
+    schema.upgrade(empty_engine)
+
+    assert schema.current_revisions(empty_engine) == schema.head_revisions()
+    assert schema.is_current(empty_engine)
+    schema.require_current(empty_engine)
+    assert set(inspect(empty_engine).get_table_names()) >= TABLES
+    with empty_engine.connect() as conn:
+        head = conn.execute(text("SELECT id, seq, hash FROM audit_head")).all()
+    assert [tuple(row) for row in head] == [(1, 0, GENESIS_HASH)]
+
+
+def test_upgrade_twice_is_harmless(empty_engine: Engine) -> None:
+    schema.upgrade(empty_engine)
+    schema.upgrade(empty_engine)
+    assert schema.is_current(empty_engine)
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_head")).scalar_one() == 1
+
+
+def test_downgrade_to_base_and_up_again(empty_engine: Engine) -> None:
+    schema.upgrade(empty_engine)
+    downgrade(empty_engine, "base")
+    assert schema.current_revisions(empty_engine) == set()
+    assert not (TABLES & set(inspect(empty_engine).get_table_names()))
+    schema.upgrade(empty_engine)
+    assert schema.is_current(empty_engine)
+
+
+def test_the_test_databases_are_current(engine: Engine) -> None:
+    assert schema.is_current(engine)
+    schema.require_current(engine)
+
+
+def test_an_unknown_revision_is_not_current(engine: Engine) -> None:
+    """A database migrated by a newer stemme (or a different branch) is refused too."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'fffffffffff'"))
+    assert schema.current_revisions(engine) == {"fffffffffff"}
+    assert not schema.is_current(engine)
+    with pytest.raises(ConfigurationError):
+        schema.require_current(engine)
+
+
+@pytest.mark.usefixtures("keep_logging")
+def test_create_app_refuses_an_unmigrated_database(empty_database_url: URL) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        create_app(settings_for(empty_database_url))
+    assert str(info.value) == schema.NOT_MIGRATED_HINT
+
+
+@pytest.mark.usefixtures("keep_logging")
+def test_create_app_accepts_a_migrated_database(settings: Settings) -> None:
+    app = create_app(settings)
+    assert app.state.stemme.settings is settings
+    app.state.stemme.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://stemme:pw@127.0.0.1:1/stemme?connect_timeout=5",
+        "postgresql+psycopg://stemme:pw@localhost:1/stemme?connect_timeout=5",
+    ],
+)
+def test_unreachable_postgresql(url: str) -> None:
+    engine = make_engine(make_url(url))
+    try:
+        for check in (schema.current_revisions, schema.is_current, schema.require_current):
+            with pytest.raises(ConfigurationError) as info:
+                check(engine)
+            message = str(info.value)
+            assert message.startswith("Får ikke kontakt med databasen: ")
+            assert "\n" not in message
+            assert "pw@" not in message
+    finally:
+        engine.dispose()
+
+
+def test_unreachable_sqlite(tmp_path: Path) -> None:
+    engine = make_engine(make_url(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'x.sqlite3'}"))
+    try:
+        with pytest.raises(ConfigurationError, match=r"^Får ikke kontakt med databasen: "):
+            schema.current_revisions(engine)
+    finally:
+        engine.dispose()

@@ -1,0 +1,57 @@
+"""Language identification, including short bokmål/nynorsk texts."""
+
+from __future__ import annotations
+
+import pytest
+
+from stemme.understanding.language import LANGS, detect_language, lexicon_hits
+
+CASES = [
+    # bokmål
+    ("Hei, jeg har mistet lommeboka mi på bussen i dag.", "nb"),
+    ("Hvordan fornyer jeg passet?", "nb"),
+    ("Jeg vil ikke leve lenger", "nb"),
+    ("Takk for hjelpen!", "nb"),
+    ("hva gjør jeg nå", "nb"),
+    # nynorsk
+    ("Eg veit ikkje kva eg skal gjere", "nn"),
+    ("Korleis søkjer eg om pass?", "nn"),
+    ("Ho er ikkje heime no", "nn"),
+    ("Kvifor svarer de ikkje?", "nn"),
+    ("Eg vil melde eit innbrot i hytta vår frå i helga.", "nn"),
+    # Swedish
+    ("Hej, jag har tappat min plånbok", "sv"),
+    ("Hur gör jag en polisanmälan?", "sv"),
+    ("Någon har stulit min cykel och jag vet inte vad jag ska göra", "sv"),
+    # Danish
+    ("Hvad gør jeg hvis min cykel er stjålet?", "da"),
+    ("Jeg har mistet min taske, kan I hjælpe mig?", "da"),
+    ("Der er nogen der har brudt ind i min lejlighed", "da"),
+    # English
+    ("Someone stole my bike yesterday", "en"),
+    ("How do I apply for a passport?", "en"),
+    ("hi", "en"),
+    # other
+    ("Dzień dobry, ukradziono mi rower wczoraj", "other"),
+    ("مرحبا، سرقت دراجتي أمس", "other"),
+    ("Здравствуйте, у меня украли телефон", "other"),
+    ("Guten Tag, mein Fahrrad wurde gestohlen", "other"),
+    ("😀👍", "other"),
+    ("", "other"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_detect_language(text: str, expected: str) -> None:
+    result = detect_language(text)
+    assert result.code == expected
+    assert 0.0 <= result.confidence <= 1.0
+    assert set(result.scores) == set(LANGS)
+
+
+def test_lexicon_hits_count_discriminative_words_only() -> None:
+    hits = lexicon_hits("eg veit ikkje kva")
+    assert hits["nn"] == 4
+    assert hits["nb"] == 0
+    # "jeg" is both bokmål and Danish: it separates neither from the other
+    assert lexicon_hits("jeg")["nb"] == 0

@@ -1,0 +1,71 @@
+"""The pipeline composes the stages in order (with a fake privacy module)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from stemme import privacy
+from stemme.understanding import Analysis, AnalysisContext, analyze
+from stemme.understanding.pipeline import PrivacyUnavailableError
+from tests.understanding.conftest import FakePrivacy
+
+
+def test_stages_run_in_order(fake_privacy: FakePrivacy) -> None:
+    text = "Eg heiter Eirik Hovden og vil ikkje leve lenger. Ring 917 45 302. Eg bur i Førde."
+    result = analyze(text)
+    assert isinstance(result, Analysis)
+    # language first, and passed to detect
+    assert result.lang == "nn"
+    assert fake_privacy.detect_calls == [(text, "nn")]
+    # redaction before triage: the redacted text is what is returned
+    assert "<PERSON>" in result.redacted
+    assert "<PHONE>" in result.redacted
+    assert "917 45 302" not in result.redacted
+    assert [(s.type, text[s.start : s.end]) for s in result.entities] == [
+        ("PERSON", "Eirik Hovden"),
+        ("PHONE", "917 45 302"),
+    ]
+    assert (result.category, result.urgent) == ("emergency", True)
+    assert result.reasons
+    assert result.category_scores
+    # district from the text; the person name "Hovden" is not read as a place
+    assert (result.district, result.place, result.district_source) == ("Vest", "Førde", "text")
+
+
+def test_triage_sees_the_redacted_text(
+    fake_privacy: FakePrivacy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+    from stemme.understanding import pipeline
+
+    real = pipeline.triage
+
+    def spy(text: str, use_model: bool = True, lang: str | None = None) -> object:
+        seen.append(text)
+        return real(text, use_model=use_model, lang=lang)
+
+    monkeypatch.setattr(pipeline, "triage", spy)
+    analyze("Ring Ola på 917 45 302")
+    assert seen == ["Ring <PERSON> på <PHONE>"]
+
+
+def test_channel_district_fallback_and_rules_only(fake_privacy: FakePrivacy) -> None:
+    context = AnalysisContext(channel="messenger", channel_district="Agder", use_model=False)
+    result = analyze("Hvordan fornyer jeg passet?", context)
+    assert (result.district, result.district_source, result.place) == ("Agder", "channel", None)
+    assert result.category == "question"
+    assert analyze("Hvordan fornyer jeg passet?").district is None
+
+
+def test_analysis_is_frozen(fake_privacy: FakePrivacy) -> None:
+    result = analyze("Hei")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.category = "tip"  # type: ignore[misc]
+
+
+def test_missing_privacy_functions_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(privacy, "detect", raising=False)
+    with pytest.raises(PrivacyUnavailableError):
+        analyze("Hei")

@@ -1,0 +1,376 @@
+"""Every route of the app × every role → the expected outcome.
+
+The route list comes from the app itself (``app.routes`` and the routes of the mounted
+/api/v1 app), so a new route without a line in EXPECTATIONS fails
+test_every_route_has_an_expectation. One database and one server serve the whole matrix.
+
+Outcomes:
+* allowed:   HTML 2xx, or 3xx to a page that is not the login redirect; API 2xx.
+* denied:    HTML 403 page; API 403 problem+json.
+* anonymous: HTML 303 to /login?next=…; API 401 problem+json with WWW-Authenticate.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import fastapi.routing
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
+from starlette.routing import BaseRoute, Mount, Route
+
+from stemme.config import Settings, load_settings
+from stemme.db import make_engine, make_session_factory
+from stemme.identity import service
+from stemme.identity.access import command_line_principal
+from stemme.identity.models import User
+from tests.conftest import ENGINE, TEMPLATE_DB, LiveServer
+from tests.helpers import PASSWORD, WebClient, api_headers
+from tests.web.conftest import SettledWebClient, settle
+
+ROLES = ("admin", "leader", "analyst", "operator", "initiative_owner")
+ANONYMOUS = "anonymous"
+EVERYONE = frozenset(ROLES)
+USER_ADMINS = frozenset({"admin", "leader"})
+PUBLIC = None  # allowed for anonymous callers too
+
+# --- the expectation table -----------------------------------------------------------------
+
+Body = Callable[["World", str], Any]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """Who may call a route, and how to call it harmlessly."""
+
+    allowed: frozenset[str] | None  # None: public
+    url: str | None = None  # the concrete URL; {user_id} and {token_id} are filled in
+    form: Body | None = None  # HTML: form fields (the CSRF token is added)
+    json: Body | None = None  # API: JSON body
+    own_client: bool = False  # HTML: use a new client (login, logout change the session)
+
+
+def _new_user_form(world: World, role: str) -> dict[str, Any]:
+    return {
+        "email": f"matrix-html-{role}@test.stemme.no",
+        "display_name": "Matrise",
+        "role": "operator",
+        "districts": ["Oslo"],
+        "password": PASSWORD,
+        "password_repeat": PASSWORD,
+    }
+
+
+def _new_user_json(world: World, role: str) -> dict[str, Any]:
+    return {
+        "email": f"matrix-api-{role}@test.stemme.no",
+        "role": "operator",
+        "districts": ["Oslo"],
+        "password": PASSWORD,
+    }
+
+
+def _edit_user(world: World, role: str) -> dict[str, Any]:
+    return {"display_name": "Mål", "role": "operator", "districts": ["Oslo"]}
+
+
+def _credentials(world: World, role: str) -> dict[str, Any]:
+    # an anonymous visitor logs in with someone's valid credentials
+    who = role if role != ANONYMOUS else "analyst"
+    return {"email": world.users[who].email, "password": PASSWORD, "next": "/"}
+
+
+HTML: dict[tuple[str, str], Expect] = {
+    ("GET", "/login"): Expect(PUBLIC),
+    ("POST", "/login"): Expect(PUBLIC, form=_credentials, own_client=True),
+    ("POST", "/logout"): Expect(EVERYONE, own_client=True),
+    ("GET", "/"): Expect(EVERYONE),
+    ("POST", "/language"): Expect(PUBLIC, form=lambda w, r: {"language": "nb", "next": "/"}),
+    ("POST", "/district"): Expect(EVERYONE, form=lambda w, r: {"district": "", "next": "/"}),
+    ("GET", "/admin/users"): Expect(USER_ADMINS),
+    ("GET", "/admin/users/new"): Expect(USER_ADMINS),
+    ("POST", "/admin/users"): Expect(USER_ADMINS, form=_new_user_form),
+    ("GET", "/admin/users/{user_id}"): Expect(USER_ADMINS),
+    ("POST", "/admin/users/{user_id}"): Expect(USER_ADMINS, form=_edit_user),
+    ("POST", "/admin/users/{user_id}/active"): Expect(
+        USER_ADMINS, form=lambda w, r: {"active": "1"}
+    ),
+    ("POST", "/admin/users/{user_id}/password"): Expect(
+        USER_ADMINS, form=lambda w, r: {"password": PASSWORD, "password_repeat": PASSWORD}
+    ),
+    ("GET", "/admin/audit"): Expect(USER_ADMINS),
+    ("GET", "/account"): Expect(EVERYONE),
+    ("POST", "/account/password"): Expect(
+        EVERYONE, form=lambda w, r: {"current": PASSWORD, "new": PASSWORD, "repeat": PASSWORD}
+    ),
+    ("POST", "/account/tokens"): Expect(EVERYONE, form=lambda w, r: {"name": "matrise"}),
+    ("POST", "/account/tokens/{token_id}/revoke"): Expect(EVERYONE),
+    ("GET", "/healthz"): Expect(PUBLIC),
+    ("GET", "/readyz"): Expect(PUBLIC),
+    ("GET", "/static"): Expect(PUBLIC, url="/static/vendor/htmx.min.js"),
+}
+
+API: dict[tuple[str, str], Expect] = {
+    ("GET", "/api/v1/openapi.json"): Expect(PUBLIC),
+    ("GET", "/api/v1/me"): Expect(EVERYONE),
+    ("POST", "/api/v1/me/tokens"): Expect(EVERYONE, json=lambda w, r: {"name": "matrise"}),
+    ("GET", "/api/v1/users"): Expect(USER_ADMINS),
+    ("POST", "/api/v1/users"): Expect(USER_ADMINS, json=_new_user_json),
+    ("GET", "/api/v1/users/{user_id}"): Expect(USER_ADMINS),
+    ("PUT", "/api/v1/users/{user_id}"): Expect(
+        USER_ADMINS, json=lambda w, r: {"role": "operator", "districts": ["Oslo"]}
+    ),
+    ("POST", "/api/v1/users/{user_id}/disable"): Expect(USER_ADMINS),
+    ("POST", "/api/v1/users/{user_id}/enable"): Expect(USER_ADMINS),
+    ("GET", "/api/v1/audit"): Expect(USER_ADMINS),
+    ("GET", "/api/v1/audit/verify"): Expect(frozenset({"admin"})),
+    ("GET", "/api/v1/geo/districts"): Expect(EVERYONE),
+    ("GET", "/api/v1/geo/kommuner"): Expect(EVERYONE, url="/api/v1/geo/kommuner?name=oslo"),
+    ("GET", "/api/v1/geo/kommuner/{number}"): Expect(EVERYONE, url="/api/v1/geo/kommuner/0301"),
+    ("GET", "/api/v1/geo/postcodes/{postcode}"): Expect(EVERYONE, url="/api/v1/geo/postcodes/0150"),
+}
+
+EXPECTATIONS: dict[tuple[str, str], Expect] = {**HTML, **API}
+
+
+# --- the routes of the app -------------------------------------------------------------------
+
+
+def _flattened(routes: list[BaseRoute]) -> Iterator[tuple[BaseRoute, str, set[str] | None]]:
+    """(route, effective path, methods); newer FastAPI keeps included routers unflattened."""
+    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
+    if iterate is None:
+        for route in routes:
+            yield route, getattr(route, "path", repr(route)), getattr(route, "methods", None)
+        return
+    for context in iterate(routes):
+        yield context.original_route, context.path or repr(context.route), context.methods
+
+
+def app_routes(routes: list[BaseRoute], prefix: str = "") -> dict[tuple[str, str], str]:
+    """(method, path) -> "html" or "api" for every route, descending into mounted apps."""
+    found: dict[tuple[str, str], str] = {}
+    for route, path, methods in _flattened(routes):
+        if isinstance(route, Mount):
+            if isinstance(route.app, FastAPI):
+                for key in app_routes(route.app.routes, prefix + path):
+                    found[key] = "api"
+            elif route.routes:
+                found.update(app_routes(route.routes, prefix + path))
+            else:  # static files and other plain ASGI apps: GET only
+                found[("GET", prefix + path)] = "html"
+        elif isinstance(route, Route):
+            for method in sorted(methods or {"GET"}):
+                if method != "HEAD":
+                    found[(method, prefix + path)] = "html"
+        else:
+            found[("?", prefix + path)] = "html"
+    return found
+
+
+# --- one database, one server, one user and client per role -----------------------------------
+
+
+@dataclass
+class World:
+    server: LiveServer
+    users: dict[str, User]
+    target: User  # an Oslo operator whose id goes into {user_id}
+    api_tokens: dict[str, str]
+    web_token_ids: dict[str, int]  # a token per role, for the revoke route
+    clients: dict[str, WebClient] = field(default_factory=dict)
+    extra: list[WebClient] = field(default_factory=list)
+
+    def web_client(self, role: str, *, fresh: bool) -> WebClient:
+        if not fresh:
+            return self.clients[role]
+        web = SettledWebClient(self.server)
+        self.extra.append(web)
+        if role != ANONYMOUS:
+            web.login(self.users[role].email)
+        return web
+
+
+def _database_url(template: URL, tmp: Path) -> Iterator[URL]:
+    if ENGINE == "sqlite":
+        target = tmp / "matrix.sqlite3"
+        shutil.copyfile(template.database or "", target)
+        yield make_url(f"sqlite:///{target}")
+        return
+    name = f"m_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(template.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"))
+    try:
+        yield template.set(database=name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def matrix_settings(
+    template_database: URL, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    urls = _database_url(template_database, tmp_path_factory.mktemp("matrix"))
+    url = next(urls)
+    yield load_settings(
+        database_url=url.render_as_string(hide_password=False),
+        secret_key="test-secret-key-not-for-production",
+        environment="test",
+        log_level="WARNING",
+    )
+    next(urls, None)
+
+
+@pytest.fixture(scope="module")
+def world(matrix_settings: Settings) -> Iterator[World]:
+    engine = make_engine(matrix_settings.url)
+    sessions = make_session_factory(engine)
+    cli = command_line_principal("test")
+    users: dict[str, User] = {}
+    api_tokens: dict[str, str] = {}
+    web_token_ids: dict[str, int] = {}
+    with sessions() as session, session.begin():
+        for role in ROLES:
+            districts = () if role == "admin" else ("Oslo",)
+            data = service.UserInput(f"{role}@matrix.stemme.no", role, districts, role)
+            user = service.create_user(session, cli, data, PASSWORD)
+            users[role] = user
+            principal = service.principal_of(user)
+            api_tokens[role] = service.create_token(session, principal, user, "api")[1]
+            web_token_ids[role] = service.create_token(session, principal, user, "web")[0].id
+        data = service.UserInput("target@matrix.stemme.no", "operator", ("Oslo",), "Target")
+        target = service.create_user(session, cli, data, PASSWORD)
+    engine.dispose()
+    with LiveServer(matrix_settings) as server:
+        built = World(server, users, target, api_tokens, web_token_ids)
+        for role in ROLES:
+            built.clients[role] = built.web_client(role, fresh=True)
+        anonymous = SettledWebClient(server)
+        anonymous.get("/login")
+        built.clients[ANONYMOUS] = anonymous
+        yield built
+        for web in [*built.clients.values(), *built.extra]:
+            web.http.close()
+
+
+# --- calling a route and judging the answer ---------------------------------------------------
+
+
+def _url(world: World, key: tuple[str, str], expect: Expect, role: str) -> str:
+    template = expect.url or key[1]
+    owner = role if role != ANONYMOUS else "admin"
+    return template.format(user_id=world.target.id, token_id=world.web_token_ids[owner])
+
+
+def _call_html(world: World, key: tuple[str, str], expect: Expect, role: str) -> httpx.Response:
+    web = world.web_client(role, fresh=expect.own_client)
+    url = _url(world, key, expect, role)
+    if key[0] == "GET":
+        return web.get(url)
+    if web.csrf is None:
+        web.get("/login")
+    form = expect.form(world, role) if expect.form else {}
+    return web.post(url, form)
+
+
+def _call_api(world: World, key: tuple[str, str], expect: Expect, role: str) -> httpx.Response:
+    headers = api_headers(world.api_tokens[role]) if role != ANONYMOUS else {}
+    body = expect.json(world, role) if expect.json else None
+    with httpx.Client(base_url=world.server.url, timeout=30) as http:
+        response = http.request(key[0], _url(world, key, expect, role), headers=headers, json=body)
+    settle(world.server)
+    return response
+
+
+def _is_problem(response: httpx.Response, status: int) -> bool:
+    if response.status_code != status:
+        return False
+    if not response.headers.get("content-type", "").startswith("application/problem+json"):
+        return False
+    body = response.json()
+    return (
+        all(k in body for k in ("type", "title", "status", "detail")) and body["status"] == status
+    )
+
+
+def _judge(kind: str, expect: Expect, role: str, response: httpx.Response) -> str | None:
+    """None when the response is as expected, else what was expected."""
+    status = response.status_code
+    location = response.headers.get("location", "")
+    is_html = response.headers.get("content-type", "").startswith("text/html")
+    allowed = expect.allowed is None or role in expect.allowed
+    if allowed:
+        if kind == "api":
+            return None if 200 <= status < 300 else "allowed (2xx)"
+        if 200 <= status < 300 or (300 <= status < 400 and not location.startswith("/login?")):
+            return None
+        return "allowed (2xx or 3xx to a page)"
+    if role == ANONYMOUS:
+        if kind == "api":
+            if _is_problem(response, 401) and response.headers.get("www-authenticate") == "Bearer":
+                return None
+            return "401 problem+json with WWW-Authenticate: Bearer"
+        if status == 303 and location.startswith("/login?next="):
+            return None
+        return "303 to /login?next=…"
+    if kind == "api":
+        return None if _is_problem(response, 403) else "403 problem+json"
+    return None if status == 403 and is_html else "403 HTML page"
+
+
+def _describe(response: httpx.Response) -> str:
+    where = response.headers.get("location")
+    kind = response.headers.get("content-type", "-").split(";")[0]
+    return f"{response.status_code} {kind}" + (f" → {where}" if where else "")
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+def test_every_route_has_an_expectation(world: World) -> None:
+    app = world.server.server.config.app
+    assert isinstance(app, FastAPI)
+    routes = app_routes(app.routes)
+    missing = sorted(set(routes) - set(EXPECTATIONS))
+    stale = sorted(set(EXPECTATIONS) - set(routes))
+    assert not missing, f"routes without an access expectation in {__name__}: {missing}"
+    assert not stale, f"expectations for routes that do not exist: {stale}"
+    wrong_kind = [k for k, kind in routes.items() if (k in API) != (kind == "api")]
+    assert not wrong_kind, f"listed in the wrong table (HTML vs API): {wrong_kind}"
+
+
+@pytest.mark.parametrize("role", [*ROLES, ANONYMOUS])
+def test_access_matrix(world: World, role: str) -> None:
+    mismatches: list[str] = []
+    for key, expect in EXPECTATIONS.items():
+        kind = "api" if key in API else "html"
+        call = _call_api if kind == "api" else _call_html
+        response = call(world, key, expect, role)
+        wanted = _judge(kind, expect, role, response)
+        if wanted:
+            mismatches.append(
+                f"  {key[0]:5} {key[1]:40} as {role}: expected {wanted}, got {_describe(response)}"
+            )
+    assert not mismatches, f"{len(mismatches)} access mismatch(es):\n" + "\n".join(mismatches)
+
+
+def test_matrix_covers_all_permissions(world: World) -> None:
+    """The table exercises every role with at least one allowed and (but admin) one denied route."""
+    for role in ROLES:
+        allowed = [k for k, e in EXPECTATIONS.items() if e.allowed is None or role in e.allowed]
+        denied = [
+            k for k, e in EXPECTATIONS.items() if e.allowed is not None and role not in e.allowed
+        ]
+        assert allowed, role
+        assert denied or role == "admin", role
