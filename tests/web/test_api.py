@@ -448,6 +448,26 @@ def test_leader_cannot_widen_by_update(
     assert not stored.national_scope
 
 
+def test_leader_cannot_change_admins_or_users_beyond_own_scope(
+    api: httpx.Client, make_user: MakeUser, token_for: TokenFor, sessions: sessionmaker[Session]
+) -> None:
+    leader = make_user("leader", ["Oslo"])
+    auth = api_headers(token_for(leader))
+    oslo_admin = make_user("admin", ["Oslo"], email="admin.oslo@test.stemme.no")
+    both = make_user("analyst", ["Oslo", "Vest"], email="begge@test.stemme.no")
+    for target in (oslo_admin, both):
+        assert api.get(f"/users/{target.id}", headers=auth).status_code == 200
+        body = {"role": "operator", "districts": ["Oslo"]}
+        assert_problem(api.put(f"/users/{target.id}", json=body, headers=auth), 403)
+        assert_problem(api.post(f"/users/{target.id}/disable", headers=auth), 403)
+    admin_after = find_user(sessions, oslo_admin.email)
+    both_after = find_user(sessions, both.email)
+    assert admin_after is not None
+    assert both_after is not None
+    assert (admin_after.role, admin_after.is_active) == ("admin", True)
+    assert (both_after.districts, both_after.is_active) == (("Oslo", "Vest"), True)
+
+
 @pytest.mark.parametrize("role", ["operator", "analyst", "initiative_owner"])
 def test_users_endpoints_are_403_for_other_roles(
     api: httpx.Client,

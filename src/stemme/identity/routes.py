@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy.orm import Session
 
 from stemme.identity import audit, service
 from stemme.identity.access import Permission, Principal
@@ -22,11 +21,11 @@ from stemme.identity.schemas import (
     UserOut,
     UserUpdate,
 )
-from stemme.web.deps import api_principal, db_session
+from stemme.web.deps import DbSession, api_principal
 
 router = APIRouter(tags=["identity"])
 
-Db = Annotated[Session, Depends(db_session)]
+Db = DbSession
 Caller = Annotated[Principal, Depends(api_principal)]
 
 

@@ -17,9 +17,9 @@ from stemme.identity.service import LoginPolicy, UserInput
 from stemme.web.deps import (
     SESSION_COOKIE,
     AppContext,
+    DbSession,
     WebUser,
     app_context,
-    db_session,
     optional_web_user,
     verify_csrf,
     web_user,
@@ -30,7 +30,7 @@ from stemme.web.security import CSRF_COOKIE
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-Db = Annotated[Session, Depends(db_session)]
+Db = DbSession
 Ctx = Annotated[AppContext, Depends(app_context)]
 Me = Annotated[WebUser, Depends(web_user)]
 MaybeMe = Annotated[WebUser | None, Depends(optional_web_user)]
@@ -187,6 +187,7 @@ def create_user(
     password: Annotated[str, Form()] = "",
     password_repeat: Annotated[str, Form()] = "",
 ) -> Response:
+    me.principal.require(Permission.MANAGE_USERS)  # before validating: no form for outsiders
     form = {
         "email": email,
         "display_name": display_name,

@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +173,103 @@ def train(examples: Sequence[Example]) -> TriageModel:
     return TriageModel(features, category, urgent)
 
 
+_WHITE_SPACES = re.compile(r"\s\s+")  # scikit-learn's own whitespace normalisation
+_WORD_CACHE_LIMIT = 100_000
+
+
+def _fast_kind(vectorizer: Any) -> str | None:
+    """ "char_wb" or "word" when ``vectorizer`` analyses text the plain way, else None.
+
+    The plain way: lower-case content, no accent stripping, no custom preprocessor,
+    tokenizer, analyzer callable or stop words. Only then does the Scorer's own n-gram code
+    reproduce ``build_analyzer()`` exactly; anything else uses scikit-learn's analyzer.
+    """
+    plain = (
+        vectorizer.input == "content"
+        and vectorizer.lowercase
+        and vectorizer.strip_accents is None
+        and vectorizer.preprocessor is None
+    )
+    if plain and vectorizer.analyzer == "char_wb":
+        return "char_wb"
+    if plain and vectorizer.analyzer == "word":
+        if vectorizer.tokenizer is None and vectorizer.stop_words is None:
+            return "word"
+    return None
+
+
+class _Part:
+    """One fitted TF-IDF vectorizer: text → vocabulary indices of its n-grams, in order.
+
+    The order (and so the order of the features in :meth:`Scorer.vector`) is the order in
+    which scikit-learn's analyzer yields the n-grams, so the floating-point sums come out
+    bit for bit the same. char_wb n-grams never cross a word, so each word's indices are
+    computed once and cached.
+    """
+
+    def __init__(self, vectorizer: Any, offset: int) -> None:
+        self.vocabulary: dict[str, int] = dict(vectorizer.vocabulary_)
+        self.idf = vectorizer.idf_
+        self.offset = offset
+        self.min_n, self.max_n = (int(n) for n in vectorizer.ngram_range)
+        self.kind = _fast_kind(vectorizer)
+        self.analyzer = vectorizer.build_analyzer()
+        self.token_re = re.compile(vectorizer.token_pattern) if self.kind == "word" else None
+        self._words: dict[str, tuple[int, ...]] = {}
+
+    def indices(self, text: str, lowered: str) -> Iterable[int]:
+        """The vocabulary index of each n-gram of ``text`` (``lowered`` = text.lower())."""
+        if self.kind == "char_wb":
+            return chain.from_iterable(map(self._word, _WHITE_SPACES.sub(" ", lowered).split()))
+        get = self.vocabulary.get
+        grams = self._word_ngrams(lowered) if self.kind == "word" else self.analyzer(text)
+        return [i for i in map(get, grams) if i is not None]
+
+    def _word(self, word: str) -> tuple[int, ...]:
+        found = self._words.get(word)
+        if found is None:
+            if len(self._words) >= _WORD_CACHE_LIMIT:
+                self._words.clear()
+            get = self.vocabulary.get
+            grams = map(get, self._char_wb_ngrams(word))
+            found = self._words[word] = tuple(i for i in grams if i is not None)
+        return found
+
+    def _char_wb_ngrams(self, word: str) -> list[str]:
+        """scikit-learn's ``_char_wb_ngrams`` for one word (same n-grams, same order)."""
+        w = " " + word + " "
+        w_len = len(w)
+        grams: list[str] = []
+        for n in range(self.min_n, self.max_n + 1):
+            offset = 0
+            grams.append(w[offset : offset + n])
+            while offset + n < w_len:
+                offset += 1
+                grams.append(w[offset : offset + n])
+            if offset == 0:  # a short word (w_len < n) counts only once
+                break
+        return grams
+
+    def _word_ngrams(self, lowered: str) -> list[str]:
+        """scikit-learn's ``_word_ngrams`` (no stop words) of the tokens of ``lowered``."""
+        assert self.token_re is not None
+        tokens: list[str] = self.token_re.findall(lowered)
+        min_n, max_n = self.min_n, self.max_n
+        if max_n == 1:
+            return tokens
+        original = tokens
+        if min_n == 1:
+            tokens = list(original)
+            min_n += 1
+        else:
+            tokens = []
+        count = len(original)
+        for n in range(min_n, min(max_n + 1, count + 1)):
+            for i in range(count - n + 1):
+                tokens.append(" ".join(original[i : i + n]))
+        return tokens
+
+
 class Scorer:
     """Fast single-message inference for a TriageModel.
 
@@ -187,12 +286,12 @@ class Scorer:
 
         self._np = np
         self.model = trained
-        self._parts: list[tuple[Any, dict[str, int], Any, int]] = []
+        self._parts: list[_Part] = []
         offset = 0
         for _, vectorizer in trained.features.transformer_list:
-            vocabulary: dict[str, int] = dict(vectorizer.vocabulary_)
-            self._parts.append((vectorizer.build_analyzer(), vocabulary, vectorizer.idf_, offset))
-            offset += len(vocabulary)
+            part = _Part(vectorizer, offset)
+            self._parts.append(part)
+            offset += len(part.vocabulary)
         self.classes = [str(c) for c in trained.category.classes_]
         self._coef = np.asarray(trained.category.coef_)
         self._intercept = np.asarray(trained.category.intercept_)
@@ -206,19 +305,16 @@ class Scorer:
         np = self._np
         indices: list[Any] = []
         values: list[Any] = []
-        for analyzer, vocabulary, idf, offset in self._parts:
-            counts: dict[int, int] = {}
-            for gram in analyzer(text):
-                index = vocabulary.get(gram)
-                if index is not None:
-                    counts[index] = counts.get(index, 0) + 1
+        lowered = text.lower()
+        for part in self._parts:
+            counts = Counter(part.indices(text, lowered))
             if not counts:
                 continue
             idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
             tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            weights = (np.log(tf) + 1.0) * idf[idx]
+            weights = (np.log(tf) + 1.0) * part.idf[idx]
             weights /= np.sqrt(weights @ weights)
-            indices.append(idx + offset)
+            indices.append(idx + part.offset)
             values.append(weights)
         if not indices:
             return np.zeros(0, dtype=np.int64), np.zeros(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Annotated
 
 from fastapi import Depends, Request
 from jinja2 import Environment
@@ -45,6 +46,11 @@ def db_session(ctx: AppContext = Depends(app_context)) -> Iterator[Session]:
             raise
 
 
+# "function" scope: the commit happens before the response leaves, so a client's next
+# request always sees what the previous one wrote (FastAPI's default ends it afterwards).
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
 class LoginRequiredError(AuthenticationError):
     """Raised for HTML pages; the handler redirects to /login."""
 
@@ -67,7 +73,7 @@ class WebUser:
 
 def optional_web_user(
     request: Request,
-    session: Session = Depends(db_session),
+    session: DbSession,
     ctx: AppContext = Depends(app_context),
 ) -> WebUser | None:
     raw = request.cookies.get(SESSION_COOKIE)
@@ -108,7 +114,7 @@ def csrf_token(request: Request, ctx: AppContext) -> str:
     return csrf_token_for(ctx.settings.secret_key, request.state.csrf_cookie)
 
 
-def api_principal(request: Request, session: Session = Depends(db_session)) -> Principal:
+def api_principal(request: Request, session: DbSession) -> Principal:
     """The principal behind ``Authorization: Bearer <token>``."""
     scheme, _, raw = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
