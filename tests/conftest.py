@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -59,12 +60,15 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL
     try:
         import pgserver
 
-        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+        # Its own directory, not pytest's rotating basetemp, which overlapping runs prune.
+        data_dir = tempfile.mkdtemp(prefix="stemme-pg-")
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")
     except Exception as exc:  # pragma: no cover - depends on the machine
         unavailable(f"cannot start pgserver: {exc}")
     uri = make_url(server.get_uri())
     yield uri.set(drivername="postgresql+psycopg")
     server.cleanup()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

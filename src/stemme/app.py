@@ -88,6 +88,11 @@ def _api_app(ctx: AppContext) -> FastAPI:
     def _http(request: Request, exc: StarletteHTTPException) -> Response:
         return problem(exc.status_code, str(exc.detail), str(exc.detail), request)
 
+    @api.exception_handler(Exception)
+    def _crash(request: Request, exc: Exception) -> Response:
+        log.error("unhandled API error", exc_info=exc)
+        return problem(500, "Intern feil", "En feil oppstod hos oss. Prøv igjen om litt.", request)
+
     return api
 
 
@@ -132,7 +137,8 @@ def _html_error_handlers(app: FastAPI, ctx: AppContext) -> None:
 
     @app.exception_handler(LoginRequiredError)
     def _login(request: Request, exc: LoginRequiredError) -> Response:
-        target = "/login?next=" + quote(request.url.path)
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = "/login?next=" + quote(here, safe="/")
         if exc.expired:
             target += "&utlopt=1"
         if request.headers.get("hx-request"):

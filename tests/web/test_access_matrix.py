@@ -34,7 +34,6 @@ from stemme.identity.access import command_line_principal
 from stemme.identity.models import User
 from tests.conftest import ENGINE, TEMPLATE_DB, LiveServer
 from tests.helpers import PASSWORD, WebClient, api_headers
-from tests.web.conftest import SettledWebClient, settle
 
 ROLES = ("admin", "leader", "analyst", "operator", "initiative_owner")
 ANONYMOUS = "anonymous"
@@ -192,7 +191,7 @@ class World:
     def web_client(self, role: str, *, fresh: bool) -> WebClient:
         if not fresh:
             return self.clients[role]
-        web = SettledWebClient(self.server)
+        web = WebClient(self.server.url)
         self.extra.append(web)
         if role != ANONYMOUS:
             web.login(self.users[role].email)
@@ -256,7 +255,7 @@ def world(matrix_settings: Settings) -> Iterator[World]:
         built = World(server, users, target, api_tokens, web_token_ids)
         for role in ROLES:
             built.clients[role] = built.web_client(role, fresh=True)
-        anonymous = SettledWebClient(server)
+        anonymous = WebClient(server.url)
         anonymous.get("/login")
         built.clients[ANONYMOUS] = anonymous
         yield built
@@ -288,9 +287,7 @@ def _call_api(world: World, key: tuple[str, str], expect: Expect, role: str) -> 
     headers = api_headers(world.api_tokens[role]) if role != ANONYMOUS else {}
     body = expect.json(world, role) if expect.json else None
     with httpx.Client(base_url=world.server.url, timeout=30) as http:
-        response = http.request(key[0], _url(world, key, expect, role), headers=headers, json=body)
-    settle(world.server)
-    return response
+        return http.request(key[0], _url(world, key, expect, role), headers=headers, json=body)
 
 
 def _is_problem(response: httpx.Response, status: int) -> bool:

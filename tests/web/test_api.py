@@ -592,3 +592,20 @@ def test_audit_verify(
     assert body["checked"] >= 5
     assert body["first_bad_seq"] is None
     assert_problem(api.get("/audit/verify", headers=leader_world["auth"]), 403)
+
+
+def test_an_unexpected_api_error_is_problem_json(
+    api: httpx.Client, make_user: MakeUser, token_for: TokenFor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = make_user("admin")
+    auth = api_headers(token_for(user))
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom with a secret value")
+
+    monkeypatch.setattr("stemme.identity.service.list_users", explode)
+    response = api.get("/users", headers=auth)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 500
+    assert "secret" not in response.text

@@ -480,3 +480,11 @@ def test_language_cookie_beats_accept_language(client: WebClient) -> None:
     client.post("/language", {"language": "nn", "next": "/login"})
     page = client.get("/login", headers={"accept-language": "en"})
     assert '<html lang="nn"' in page.text
+
+
+def test_login_redirect_keeps_the_query_string(client: WebClient) -> None:
+    response = client.get("/admin/audit?action=user.create&page=2")
+    assert response.status_code == 303
+    assert response.headers["location"] == (
+        "/login?next=/admin/audit%3Faction%3Duser.create%26page%3D2"
+    )
