@@ -25,7 +25,7 @@ from stemme.web.deps import (
     web_user,
 )
 from stemme.web.i18n import LANGUAGES, gettext_
-from stemme.web.pages import redirect, render_page, safe_next
+from stemme.web.pages import redirect, render_page, safe_next, set_cookie
 from stemme.web.security import CSRF_COOKIE
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -76,15 +76,7 @@ def login(
     service.purge_expired_sessions(session)  # the retention rule for sessions
     raw = service.start_session(session, user, lifetime)
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        raw,
-        max_age=int(lifetime.total_seconds()),
-        httponly=True,
-        secure=ctx.settings.cookie_secure,
-        samesite="lax",
-        path="/",
-    )
+    set_cookie(response, ctx, SESSION_COOKIE, raw, max_age=int(lifetime.total_seconds()))
     return response
 
 
@@ -114,15 +106,7 @@ def choose_language(
 ) -> Response:
     response = RedirectResponse(safe_next(next), status_code=303)
     if language in LANGUAGES:
-        response.set_cookie(
-            "stemme_lang",
-            language,
-            max_age=365 * 24 * 3600,
-            httponly=True,
-            secure=ctx.settings.cookie_secure,
-            samesite="lax",
-            path="/",
-        )
+        set_cookie(response, ctx, "stemme_lang", language, max_age=365 * 24 * 3600)
     return response
 
 

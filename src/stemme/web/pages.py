@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from stemme import geo
 from stemme.errors import N_
@@ -96,14 +96,21 @@ def _switchable_districts(user: WebUser | None) -> list[str]:
     return [d for d in geo.POLICE_DISTRICTS if d in user.principal.districts]
 
 
+def set_cookie(
+    response: Response, ctx: AppContext | None, name: str, value: str, max_age: int
+) -> None:
+    """Every cookie of stemme: HttpOnly, SameSite=Lax, Secure unless configured off."""
+    secure = ctx.settings.cookie_secure if ctx else True
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
+    )
+
+
 def redirect(url: str, flash: str | None = None, ctx: AppContext | None = None) -> RedirectResponse:
     """A 303 after a successful POST, optionally carrying a flash message key."""
     response = RedirectResponse(url, status_code=303)
     if flash:
-        secure = ctx.settings.cookie_secure if ctx else True
-        response.set_cookie(
-            FLASH_COOKIE, flash, max_age=60, httponly=True, samesite="lax", secure=secure, path="/"
-        )
+        set_cookie(response, ctx, FLASH_COOKIE, flash, max_age=60)
     return response
 
 
