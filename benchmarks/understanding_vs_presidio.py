@@ -204,13 +204,26 @@ def corpus(size: int, seed: int = 7) -> list[str]:
     return messages
 
 
-def throughput(predict: Any, messages: list[str]) -> float:
+ROUNDS = 3
+
+
+def throughput(predict: Any, messages: list[str]) -> tuple[float, float]:
+    """Messages per second, wall-clock and CPU time of this process: the best of ROUNDS runs.
+
+    The same for both systems: a warm-up outside the clock (models loaded, caches filled),
+    then ROUNDS passes over the whole corpus. The best pass is the one least disturbed by
+    other load on the machine; CPU time (``time.process_time``) counts only this process.
+    """
     for text in messages[:20]:  # warm up: load models outside the clock
         predict("w", text)
-    start = time.perf_counter()
-    for index, text in enumerate(messages):
-        predict(str(index), text)
-    return len(messages) / (time.perf_counter() - start)
+    wall, cpu = float("inf"), float("inf")
+    for _ in range(ROUNDS):
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        for index, text in enumerate(messages):
+            predict(str(index), text)
+        wall = min(wall, time.perf_counter() - start_wall)
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return len(messages) / wall, len(messages) / cpu
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -229,19 +242,25 @@ def main() -> None:
     results = {}
     for name, predict in systems.items():
         figures = quality(scorer, gold, predict)
-        figures["msgs_per_s"] = throughput(predict, messages)
+        figures["msgs_per_s"], figures["msgs_per_s_cpu"] = throughput(predict, messages)
         results[name] = figures
 
-    print(f"dev set: {len(gold)} messages; throughput corpus: {len(messages)} messages, 1 core")
+    print(
+        f"dev set: {len(gold)} messages; throughput corpus: {len(messages)} messages, 1 core, "
+        f"best of {ROUNDS} (wall clock and CPU time)"
+    )
     print(f"{'':18}{'stemme':>10}{'presidio':>10}{'ratio':>8}")
-    for key in ("pii.recall", "pii.precision", "pii.f2", "pii.leaked_rate", "msgs_per_s"):
+    keys = ("pii.recall", "pii.precision", "pii.f2", "pii.leaked_rate")
+    for key in (*keys, "msgs_per_s", "msgs_per_s_cpu"):
         ours, theirs = results["stemme"][key], results["presidio"][key]
         ratio = f"{ours / theirs:7.2f}x" if theirs else "      -"
-        fmt = "{:10.1f}" if key == "msgs_per_s" else "{:10.3f}"
+        fmt = "{:10.1f}" if key.startswith("msgs_per_s") else "{:10.3f}"
         print(f"{key:18}{fmt.format(ours)}{fmt.format(theirs)}{ratio}")
     speed = results["stemme"]["msgs_per_s"] / results["presidio"]["msgs_per_s"]
+    speed_cpu = results["stemme"]["msgs_per_s_cpu"] / results["presidio"]["msgs_per_s_cpu"]
     f2_ok = results["stemme"]["pii.f2"] > results["presidio"]["pii.f2"]
-    print(f"target ≥ 3x Presidio's msgs/s: {'met' if speed >= 3 else 'NOT met'} ({speed:.2f}x)")
+    verdict = "met" if min(speed, speed_cpu) >= 3 else "NOT met"
+    print(f"target ≥ 3x Presidio's msgs/s: {verdict} ({speed:.2f}x wall, {speed_cpu:.2f}x CPU)")
     print(f"target F2 above Presidio's: {'met' if f2_ok else 'NOT met'}")
     print(json.dumps(results, indent=None))
 

@@ -95,3 +95,13 @@ def test_finds_names(text: str, expected: list[str]) -> None:
 )
 def test_name_negatives(text: str) -> None:
     assert persons(text) == []
+
+
+def test_unshout_only_lowercases_shouting() -> None:
+    from stemme.privacy.names import _unshout
+
+    assert _unshout("JEG HETER KARI NORDMANN") == "jeg heter kari nordmann"
+    assert _unshout("Hei Kari") == "Hei Kari"  # too few capitals to be shouting
+    mixed = "ABCDEFGHIJ abcdefghijklmnop"  # ten capitals, but most letters are small
+    assert _unshout(mixed) == mixed
+    assert _unshout("ⒶⒷⒸⒹⒺⒻⒼⒽⒾⒿ") == "ⒶⒷⒸⒹⒺⒻⒼⒽⒾⒿ"  # upper case, but not letters

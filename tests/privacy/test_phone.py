@@ -63,3 +63,11 @@ def test_finds_phones(text: str, expected: list[str], language: str | None) -> N
 )
 def test_phone_negatives(text: str) -> None:
     assert found(text) == []
+
+
+def test_official_number_next_to_a_phone_number() -> None:
+    from stemme.privacy.phone import find_phones
+
+    text = "Ring 02800 eller 22 22 22 22"
+    assert [text[s.start : s.end] for s in find_phones(text, "nb")] == ["22 22 22 22"]
+    assert list(find_phones("fax 22 33/44 55 66", "nb")) == []

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from stemme.privacy._data import common_words, organisations
+from stemme.privacy.prefilter import may_match
 from stemme.privacy.types import Span
 
 _EMAIL_RE = re.compile(
@@ -97,6 +98,8 @@ def looks_like_handle(word: str) -> bool:
 
 def find_emails(text: str, language: str | None = None) -> Iterator[Span]:
     """E-mail addresses."""
+    if "@" not in text:
+        return
     for match in _EMAIL_RE.finditer(text):
         yield Span(*match.span(), "EMAIL", 0.98, "email")
 
@@ -138,14 +141,17 @@ def find_usernames(text: str, language: str | None = None) -> Iterator[Span]:
         path = text[start:end].split("/", 3)
         if path[-1].casefold() not in {"", "home", "login", "explore"}:
             yield Span(start, end, "USERNAME", 0.93, "profile_url")
-    for match in _AT_HANDLE_RE.finditer(text):
+    at_handles = _AT_HANDLE_RE.finditer(text) if "@" in text else ()
+    for match in at_handles:
         start, end = _trim(text, *match.span())
         if end - start > 2:
             yield Span(start, end, "USERNAME", 0.88, "at_handle")
-    for match in _DISCORD_TAG_RE.finditer(text):
+    tags = _DISCORD_TAG_RE.finditer(text) if "#" in text else ()
+    for match in tags:
         yield Span(*match.span(), "USERNAME", 0.9, "discord_tag")
     common = common_words()
-    for match in _PLATFORM_CUE_RE.finditer(text):
+    platform_cues = _PLATFORM_CUE_RE.finditer(text) if may_match(_PLATFORM_CUE_RE, text) else ()
+    for match in platform_cues:
         handle = match.group(4)
         start, end = _trim(text, match.start(4), match.end(4))
         if end <= start or handle.strip(".-").casefold() in common:
@@ -160,7 +166,8 @@ def find_usernames(text: str, language: str | None = None) -> Iterator[Span]:
         explicit = match.group(3) in ":=" or (copula and not loose)
         if explicit or looks_like_handle(handle):
             yield Span(start, end, "USERNAME", 0.85 if explicit else 0.8, "platform_handle")
-    for match in _NAMED_CUE_RE.finditer(text):
+    named_cues = _NAMED_CUE_RE.finditer(text) if may_match(_NAMED_CUE_RE, text) else ()
+    for match in named_cues:
         handle = match.group(1)
         start, end = _trim(text, match.start(1), match.end(1))
         if handle.casefold() in common or end <= start:
@@ -174,18 +181,19 @@ def find_usernames(text: str, language: str | None = None) -> Iterator[Span]:
         elif after_platform and handle.islower() and handle.isalpha():
             # "kaller seg jokerboy på snap": a plain lower-case word named on a platform
             yield Span(start, end, "USERNAME", 0.7, "named_handle")
-    camel = _CAMEL_RE.finditer(text) if _ONLINE_RE.search(text) else ()
+    online = may_match(_ONLINE_RE, text) and _ONLINE_RE.search(text) is not None
+    camel = _CAMEL_RE.finditer(text) if online else ()
     orgs = organisations()
     for match in camel:
         if match.group(0).casefold() not in orgs:
             yield Span(*match.span(), "USERNAME", 0.6, "handle_shape")
-    for match in _UNDERSCORE_HANDLE_RE.finditer(text):
+    underscored = _UNDERSCORE_HANDLE_RE.finditer(text) if "_" in text else ()
+    for match in underscored:
         start, end = _trim(text, *match.span())
         if any(ch.isalpha() for ch in text[start:end]):
             yield Span(start, end, "USERNAME", 0.7, "handle_shape")
-    mixed = list(_MIXED_HANDLE_RE.finditer(text))
-    if mixed and _ONLINE_RE.search(text):
-        for match in mixed:
+    if online:
+        for match in _MIXED_HANDLE_RE.finditer(text):
             start, end = _trim(text, *match.span())
             if not _NOT_HANDLE_RE.fullmatch(text[start:end]):
                 yield Span(start, end, "USERNAME", 0.6, "handle_shape")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 
 from stemme.privacy._data import (
     ambiguous_names,
@@ -138,14 +139,16 @@ def _known_first(word: str) -> bool:
     return (word.endswith("s") and word[:-1] in names) or word.rstrip("'’s") in names
 
 
-def _cue(text: str, start: int) -> int:
-    """2 after a strong cue (heter, mvh, min sønn), 1 after a weak one (hei, og, med), else 0."""
+def _strong_cue(text: str, start: int) -> bool:
+    """Whether a strong cue (heter, mvh, min sønn) ends right before ``start``."""
     window = text[max(0, start - 40) : start].casefold()
-    if not window:
-        return 0
-    if _STRONG_CUE_RE.search(window):
-        return 2
-    return 1 if _WEAK_CUE_RE.search(window) else 0
+    return bool(window) and _STRONG_CUE_RE.search(window) is not None
+
+
+def _weak_cue(text: str, start: int) -> int:
+    """1 if a weak cue (hei, og, med) ends right before ``start``, else 0."""
+    window = text[max(0, start - 40) : start].casefold()
+    return 1 if window and _WEAK_CUE_RE.search(window) else 0
 
 
 def _extends(word: str, capitalised: bool) -> bool:
@@ -173,7 +176,7 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
     places = place_names()
     ambiguous = ambiguous_names()
     first_folded = given_names_folded()
-    ambiguous_folded = {name.casefold() for name in ambiguous}
+    ambiguous_folded = _ambiguous_folded()
     last_end = -10
     found: list[tuple[int, int]] = []
     i = 0
@@ -195,11 +198,15 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
             continue  # "Jeg", "Hei", "Det": never a name when not also a first name
         nxt = tokens[i] if i < len(tokens) else None
         adjacent = nxt is not None and _LINK_RE.match(text[end : nxt[0]]) is not None
-        cue = _cue(text, start)
-        if last_end >= 0 and _CONJ_RE.fullmatch(text[last_end:start]):
-            cue = max(cue, 1)
+        # 2 after a strong cue, else 1 after a weak cue or "og" after a name, else 0. The weak
+        # cue is looked up only where it counts (capitalised first names): elsewhere only
+        # "cue == 2" is asked.
+        after_name = last_end >= 0 and _CONJ_RE.fullmatch(text[last_end:start]) is not None
+        cue = 2 if _strong_cue(text, start) else 1 if after_name else -1
         score = 0.0
         if capitalised and known:
+            if cue < 0:
+                cue = _weak_cue(text, start)
             is_place = folded in places and _LOCATIVE_RE.search(text[max(0, start - 8) : start])
             unclear = word in ambiguous or folded in common or bool(is_place)
             followed = (
@@ -251,9 +258,8 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
                 score = 0.7
         elif folded not in common and folded not in ambiguous_folded and folded not in places:
             window = text[max(0, start - 25) : start].casefold()
-            linked = last_end >= 0 and _CONJ_RE.fullmatch(text[last_end:start])
             following = _FOLLOWING_CUE_RE.search(text[end : end + 15])
-            if linked or following or _LOWER_LINK_RE.search(window) or _SELF_RE.search(window):
+            if after_name or following or _LOWER_LINK_RE.search(window) or _SELF_RE.search(window):
                 score = 0.7
         if not score or _PET_RE.search(text[max(0, start - 40) : start].casefold()):
             continue
@@ -360,10 +366,26 @@ def _looks_like_full_name(text: str, start: int, end: int, first: str, second: s
     )
 
 
+@cache
+def _ambiguous_folded() -> frozenset[str]:
+    """Casefolded ambiguous first names."""
+    return frozenset(name.casefold() for name in ambiguous_names())
+
+
+_SHOUT_MIN_LETTERS = 12
+_SHOUT_SHARE = 0.7
+
+
 def _unshout(text: str) -> str:
     """A text written in capitals, lower-cased (same length), so only cue rules apply to it."""
+    # Shouting needs at least 0.7 * 12 = 8.4 upper-case letters; isupper() counts a superset
+    # of them (any cased upper-case character), so fewer than nine means no shouting.
+    if sum(map(str.isupper, text)) < _SHOUT_SHARE * _SHOUT_MIN_LETTERS:
+        return text
     letters = [ch for ch in text if ch.isalpha()]
-    if len(letters) < 12 or sum(ch.isupper() for ch in letters) < 0.7 * len(letters):
+    if len(letters) < _SHOUT_MIN_LETTERS or sum(
+        ch.isupper() for ch in letters
+    ) < _SHOUT_SHARE * len(letters):
         return text
     lowered = text.lower()
     return lowered if len(lowered) == len(text) else text

@@ -54,6 +54,7 @@ _CARD_CUE_RE = re.compile(
 )
 _SIX_RE = re.compile(r"\d{6}")
 _FOUR_RE = re.compile(r"\d{4}")
+_TEN_DIGITS_RE = re.compile(r"\d{10}")  # needed by _TEN_RE and _LONG_SE_RE
 
 
 def _cue(text: str, start: int, pattern: re.Pattern[str], width: int = 40) -> bool:
@@ -152,7 +153,8 @@ def find_nordic_ids(text: str, language: str | None = None) -> Iterator[Span]:
     """Swedish personnummer/samordningsnummer and Danish CPR."""
     if not _SIX_RE.search(text):
         return
-    for match in _DASH_ID_RE.finditer(text):
+    dashed = _DASH_ID_RE.finditer(text) if "-" in text or "+" in text else ()
+    for match in dashed:
         head, sign, tail = match.groups()
         start, end = match.span()
         if personnummer.is_valid(head + sign + tail):
@@ -163,6 +165,8 @@ def find_nordic_ids(text: str, language: str | None = None) -> Iterator[Span]:
         elif _cue(text, start, _ID_CUE_RE, 30) and _has_date(head[-6:]):
             # a mistyped number right after "personnummer": still personal data
             yield Span(start, end, "NATIONAL_ID", 0.6, "se_personnummer")
+    if not _TEN_DIGITS_RE.search(text):
+        return
     for match in _LONG_SE_RE.finditer(text):
         if personnummer.is_valid(match.group(1)):
             yield Span(*match.span(), "NATIONAL_ID", 0.9, "se_personnummer")

@@ -64,7 +64,7 @@ def find_phones(text: str, language: str | None = None) -> Iterator[Span]:
     regions = ["NO", *_REGIONS.get(language or "", ())]
     if "SE" not in regions and _SWEDISH_LOCAL_RE.search(text):
         regions.append("SE")
-    blocked = spans_of(DATE_RE, text) + spans_of(TIME_RE, text)
+    blocked: list[tuple[int, int]] | None = None  # dates and times, found when first needed
     seen: set[tuple[int, int]] = set()
     for region in regions:
         matcher = phonenumbers.PhoneNumberMatcher(
@@ -79,6 +79,8 @@ def find_phones(text: str, language: str | None = None) -> Iterator[Span]:
             national = str(match.number.national_number)
             if national in OFFICIAL_NUMBERS or digits(raw) in OFFICIAL_NUMBERS:
                 continue
+            if blocked is None:
+                blocked = spans_of(DATE_RE, text) + spans_of(TIME_RE, text)
             if overlaps(start, end, blocked) or not _groups_look_like_phone(raw):
                 continue
             context = before(text, start, 30)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from stemme.privacy._data import postcodes
 from stemme.privacy._text import before
+from stemme.privacy.prefilter import may_match
 from stemme.privacy.types import Span
 
 _UP = "A-ZÆØÅÄÖÜÉ"
@@ -202,7 +203,8 @@ def find_addresses(text: str, language: str | None = None) -> Iterator[Span]:
     """A street name with a house number, optional letter and optional postcode + place."""
     if not _NUMBER_HINT_RE.search(text):
         return
-    for match in _ADDRESS_RE.finditer(text):
+    streets = _ADDRESS_RE.finditer(text) if may_match(_ADDRESS_RE, text) else ()
+    for match in streets:
         start, end = match.span()
         if _NOT_AFTER_NUMBER_RE.search(text[match.end(1) : match.end(1) + 15].casefold()):
             continue
@@ -212,13 +214,15 @@ def find_addresses(text: str, language: str | None = None) -> Iterator[Span]:
         while end > start and text[end - 1] in ",. ":
             end -= 1
         yield Span(start, end, "STREET_ADDRESS", 0.9, "street_address")
-    for match in _ENGLISH_ADDRESS_RE.finditer(text):
+    english = _ENGLISH_ADDRESS_RE.finditer(text) if may_match(_ENGLISH_ADDRESS_RE, text) else ()
+    for match in english:
         yield Span(*match.span(), "STREET_ADDRESS", 0.9, "street_address")
     codes = postcodes()
     for match in _POSTCODE_ADDRESS_RE.finditer(text):
         if match.group(2) in codes:
             yield Span(*match.span(), "STREET_ADDRESS", 0.85, "street_address")
-    for match in _RESIDENCE_RE.finditer(text):
+    residences = _RESIDENCE_RE.finditer(text) if may_match(_RESIDENCE_RE, text) else ()
+    for match in residences:
         start, end = match.span(1)
         if text[start].isupper() and not _NOT_AFTER_NUMBER_RE.search(text[end : end + 15]):
             yield Span(start, end, "STREET_ADDRESS", 0.8, "street_address")

@@ -254,6 +254,12 @@ def _postcode_districts() -> dict[str, tuple[str, str]]:
     return result
 
 
+@cache
+def _first_words() -> frozenset[str]:
+    """The first word of every indexed place name: no other word can start a place."""
+    return frozenset(key.split(" ", 1)[0] for key in _index())
+
+
 def _best(candidates: Sequence[Candidate]) -> Candidate:
     """The candidate of the strongest kind; among those, the most populous."""
     return candidates[0]
@@ -287,6 +293,7 @@ def _postcode_matches(text: str, blocked: list[tuple[int, int]]) -> list[_Match]
 
 def _name_matches(text: str, blocked: list[tuple[int, int]]) -> list[_Match]:
     index = _index()
+    starts = _first_words()
     first_names = geo.first_names()
     last_names = geo.last_names()
     tokens = list(_TOKEN_RE.finditer(text))
@@ -294,6 +301,9 @@ def _name_matches(text: str, blocked: list[tuple[int, int]]) -> list[_Match]:
     matches: list[_Match] = []
     i = 0
     while i < len(tokens):
+        if folded[i] not in starts:
+            i += 1
+            continue
         for n in range(min(_MAX_WORDS, len(tokens) - i), 0, -1):
             key = " ".join(folded[i : i + n])
             candidates = index.get(key)

@@ -475,10 +475,19 @@ def lingua_scores(text: str, everything: bool = True) -> dict[str, float]:
     outweighing the one language the words actually belong to.
     """
     scores = dict.fromkeys(LANGS, 0.0)
+    codes = _codes()
     for value in _detector(everything).compute_language_confidence_values(text):
-        code = _OURS.get(value.language.name, "other")
+        code = codes[value.language]
         scores[code] = max(scores[code], float(value.value))
     return scores
+
+
+@cache
+def _codes() -> dict[Any, str]:
+    """lingua's Language -> our code (looking up ``.name`` costs more than the dict)."""
+    from lingua import Language
+
+    return {language: _OURS.get(language.name, "other") for language in Language.all()}
 
 
 @cache

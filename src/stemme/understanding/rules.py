@@ -15,15 +15,44 @@ unless a now-sign is also present.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+from stemme.privacy.prefilter import (
+    WIDTH,
+    Frequencies,
+    TextGrams,
+    required_all,
+    required_grams,
+)
 
 _FLAGS = re.IGNORECASE | re.UNICODE
+_ALTERNATIVES: dict[int, tuple[re.Pattern[str], tuple[re.Pattern[str], ...]]] = {}
+"""id() of each cue pattern -> the pattern and its alternatives, compiled one by one (see
+``_Scan``). Keyed by id(): hashing a compiled pattern hashes its whole code, every time."""
+
+
+def _bounded(part: str) -> str:
+    return r"(?<![\w])(?:" + part + r")(?![\w])"
 
 
 def _rx(*parts: str) -> re.Pattern[str]:
     """One case-insensitive pattern, each alternative bounded by word edges."""
-    return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])", _FLAGS)
+    pattern = re.compile(_bounded("|".join(parts)), _FLAGS)
+    if len(parts) > 1:
+        alternatives = tuple(re.compile(_bounded(part), _FLAGS) for part in parts)
+        _ALTERNATIVES[id(pattern)] = (pattern, alternatives)
+    return pattern
+
+
+def _alternatives(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], ...]:
+    """The alternatives of a pattern made by ``_rx``, else the pattern alone."""
+    entry = _ALTERNATIVES.get(id(pattern))
+    return entry[1] if entry is not None and entry[0] is pattern else (pattern,)
 
 
 W = r"[\w'’-]*"  # the rest of a word (inflection-tolerant stems)
@@ -978,6 +1007,135 @@ class RuleResult:
 _THANKS_RE = re.compile(r"(?:takk|tack|tak|thanks?|thank you)\b[^.!?]{0,25}$", re.IGNORECASE)
 
 
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Short strings -> the cue alternatives that need them (``prefilter.required_grams``).
+
+    Every alternative of every cue pattern needs one of a few short strings; a text that
+    contains none of an alternative's strings cannot match it. Searching only the
+    alternatives whose strings occur, and taking the leftmost match (the earliest
+    alternative on a tie), gives exactly the match of the whole alternation.
+    """
+
+    grams: dict[str, tuple[tuple[int, int], ...]]  # gram -> (id of pattern, alternative)
+    keys: frozenset[str]  # the grams of prefilter.WIDTH characters
+    short: tuple[str, ...]  # the shorter grams (looked up with ``in``)
+    patterns: frozenset[int]  # ids of the patterns indexed
+    # (pattern, alternative) -> more sets a match must meet: (strings of WIDTH, shorter ones)
+    further: dict[tuple[int, int], tuple[tuple[frozenset[str], tuple[str, ...]], ...]]
+
+
+def _sample() -> Iterator[str]:
+    """The texts of the shipped triage examples: how common each short string is."""
+    data = (files("stemme.understanding") / "data" / "triage_train.jsonl").read_text("utf-8")
+    for line in data.splitlines():
+        if line.strip():
+            yield str(json.loads(line)["text"])
+
+
+@cache
+def _index() -> _Index:
+    frequencies = Frequencies(_sample())
+    grams: dict[str, list[tuple[int, int]]] = {}
+    patterns: set[int] = set()
+    further: dict[tuple[int, int], tuple[tuple[frozenset[str], tuple[str, ...]], ...]] = {}
+    # Only the module's own cues, which live as long as the process: their ids stay theirs.
+    whole: dict[int, Sequence[re.Pattern[str]]] = {
+        id(cue.pattern): _alternatives(cue.pattern) for cue in _all_cues()
+    }
+    for key, alternatives in whole.items():
+        needs = [required_grams(alternative, frequencies) for alternative in alternatives]
+        if any(need is None for need in needs):
+            continue  # searched whole, always
+        patterns.add(key)
+        for number, (alternative, need) in enumerate(zip(alternatives, needs, strict=True)):
+            for gram in need or ():
+                grams.setdefault(gram, []).append((key, number))
+            more = [s for s in required_all(alternative, frequencies) if s != need]
+            if more:
+                further[key, number] = tuple(
+                    (
+                        frozenset(g for g in strings if len(g) >= WIDTH),
+                        tuple(sorted(g for g in strings if len(g) < WIDTH)),
+                    )
+                    for strings in more
+                )
+    frozen = {gram: tuple(entries) for gram, entries in grams.items()}
+    short = tuple(sorted(gram for gram in frozen if len(gram) < WIDTH))
+    keys = frozenset(gram for gram in frozen if len(gram) >= WIDTH)
+    return _Index(frozen, keys, short, frozenset(patterns), further)
+
+
+def _all_cues() -> list[Cue]:
+    return [value for value in globals().values() if isinstance(value, Cue)] + list(HINTS.values())
+
+
+_UNSEEN = object()
+
+
+class _Scan:
+    """One text and the cues looked up in it so far (each cue is searched at most once).
+
+    Only the alternatives of a cue that the text can match at all (see ``_Index``) are
+    searched.
+    """
+
+    __slots__ = ("_candidates", "_found", "_grams", "_index", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._found: dict[int, object] = {}
+        self._index = _index()
+        grams = TextGrams(text)
+        self._grams = grams
+        self._candidates: dict[int, set[int]] | None = None
+        if grams.safe:
+            candidates: dict[int, set[int]] = {}
+            entries = self._index.grams
+            lowered = grams.lowered
+            present = [g for g in self._index.short if g in lowered]
+            present += self._index.keys.intersection(grams.trigrams())
+            for gram in present:
+                for pattern, number in entries[gram]:
+                    candidates.setdefault(pattern, set()).add(number)
+            self._candidates = candidates
+
+    def hit(self, cue: Cue) -> Hit | None:
+        key = id(cue.pattern)
+        candidates = self._candidates
+        if candidates is not None and key not in candidates and key in self._index.patterns:
+            return None  # no alternative of the cue can match: nothing to search or remember
+        found = self._found.get(id(cue), _UNSEEN)
+        if found is _UNSEEN:
+            found = self._found[id(cue)] = self._search(cue)
+        return found  # type: ignore[return-value]
+
+    def _search(self, cue: Cue) -> Hit | None:
+        key = id(cue.pattern)
+        if self._candidates is None or key not in self._index.patterns:
+            return _hit(cue, self.text)
+        numbers = self._candidates.get(key)
+        if not numbers:
+            return None
+        alternatives = _alternatives(cue.pattern)
+        if len(alternatives) == 1 or cue is CALL_FOR_HELP:
+            return _hit(cue, self.text)
+        best: re.Match[str] | None = None
+        further = self._index.further
+        trigrams, lowered = self._grams.trigrams(), self._grams.lowered
+        for number in sorted(numbers):
+            more = further.get((key, number), ())
+            if any(
+                full.isdisjoint(trigrams) and not any(g in lowered for g in shorter)
+                for full, shorter in more
+            ):
+                continue  # a fixed part of this alternative is missing: it cannot match
+            match = alternatives[number].search(self.text)
+            if match is not None and (best is None or match.start() < best.start()):
+                best = match
+        return Hit(cue.label, best.group(0)) if best is not None else None
+
+
 def _hit(cue: Cue, text: str) -> Hit | None:
     if cue is CALL_FOR_HELP:
         for match in cue.pattern.finditer(text):
@@ -992,47 +1150,47 @@ NOW_NORWEGIAN = Cue("pågår nå", _rx(r"no"))
 """Nynorsk "no" (now): counted only in texts detected as Norwegian."""
 
 
-def _emergencies(text: str, lang: str | None = None) -> list[Hit]:
+def _emergencies(scan: _Scan, lang: str | None = None) -> list[Hit]:
     hits: list[Hit] = []
     for cue in (SUICIDE, CALL_FOR_HELP, LIFE_DANGER):
-        if hit := _hit(cue, text):
+        if hit := scan.hit(cue):
             hits.append(hit)
-    now = _hit(NOW, text) or _hit(PRESENCE, text)
+    now = scan.hit(NOW) or scan.hit(PRESENCE)
     if now is None and lang in ("nn", "nb"):
-        now = _hit(NOW_NORWEGIAN, text)
-    past = _hit(PAST, text)
+        now = scan.hit(NOW_NORWEGIAN)
+    past = scan.hit(PAST)
     ongoing = now is not None
-    child = _hit(CHILD, text)
-    missing = _hit(MISSING, text)
-    vulnerable = child or _hit(VULNERABLE, text)
-    if vulnerable and missing and not _hit(FOUND, text):
+    child = scan.hit(CHILD)
+    missing = scan.hit(MISSING)
+    vulnerable = child or scan.hit(VULNERABLE)
+    if vulnerable and missing and not scan.hit(FOUND):
         # A missing child stays an emergency until found, even if it began yesterday.
         hits.append(Hit("nødsituasjon – savnet", f"{vulnerable.matched} … {missing.matched}"))
-    if child and (danger := _hit(CHILD_DANGER, text)):
+    if child and (danger := scan.hit(CHILD_DANGER)):
         hits.append(Hit("nødsituasjon – barn i fare", f"{child.matched} … {danger.matched}"))
     situational: list[Hit] = []
     for cue in (WEAPON, VIOLENCE_NOW, INTRUDER, ACCIDENT):
-        if hit := _hit(cue, text):
+        if hit := scan.hit(cue):
             situational.append(hit)
-    drunk = _hit(DRUNK_DRIVER, text)
-    road = _hit(ON_THE_ROAD, text)
+    drunk = scan.hit(DRUNK_DRIVER)
+    road = scan.hit(ON_THE_ROAD)
     if drunk and (ongoing or road) and not (past and not ongoing):
         hits.append(drunk)
         if road is not None:
             hits.append(road)
-    presence = _hit(PRESENCE, text)
-    threat = _hit(THREAT, text)
-    weapon = _hit(WEAPON, text)
+    presence = scan.hit(PRESENCE)
+    threat = scan.hit(THREAT)
+    weapon = scan.hit(WEAPON)
     if threat and (presence or (weapon and not past)):
         situational.append(threat)
         if weapon and not presence and not now:
             hits.append(
                 Hit("nødsituasjon – trues med våpen", f"{threat.matched} … {weapon.matched}")
             )
-    fear = _hit(FEAR, text)
+    fear = scan.hit(FEAR)
     if presence and fear and not situational:
         hits.extend((Hit("nødsituasjon – truet nå", presence.matched), fear))
-    if situational and now and not (past and not _hit(NOW, text) and not presence):
+    if situational and now and not (past and not scan.hit(NOW) and not presence):
         hits.extend(Hit(f"nødsituasjon – {h.label}", h.matched) for h in situational)
         hits.append(now)
     elif presence and situational:
@@ -1040,10 +1198,10 @@ def _emergencies(text: str, lang: str | None = None) -> list[Hit]:
     return hits
 
 
-def _child_hits(text: str) -> tuple[list[Hit], bool]:
+def _child_hits(scan: _Scan) -> tuple[list[Hit], bool]:
     """Child-welfare cues (with the child cue first) and whether the risk is serious."""
-    child = _hit(CHILD, text)
-    mentioned = ages(text)
+    child = scan.hit(CHILD)
+    mentioned = ages(scan.text)
     minor = [a for a in mentioned if a <= 16]
     adult = [a for a in mentioned if a >= 18]
     if child is None and not minor:
@@ -1051,17 +1209,17 @@ def _child_hits(text: str) -> tuple[list[Hit], bool]:
     hits: list[Hit] = []
     serious = False
     for cue in CHILD_CONCERNS:
-        if hit := _hit(cue, text):
+        if hit := scan.hit(cue):
             hits.append(hit)
             serious = serious or cue in SERIOUS_CHILD
-    if runaway := _hit(RUNAWAY, text):
+    if runaway := scan.hit(RUNAWAY):
         hits.append(runaway)
         serious = True
-    elif (fled := _hit(FLED, text)) and (no_contact := _hit(NO_CONTACT, text)):
+    elif (fled := scan.hit(FLED)) and (no_contact := scan.hit(NO_CONTACT)):
         hits.extend((fled, no_contact))
         serious = True
-    relationship = _hit(RELATIONSHIP, text)
-    if minor and adult and (relationship or _hit(CHILD_SEXUAL, text)):
+    relationship = scan.hit(RELATIONSHIP)
+    if minor and adult and (relationship or scan.hit(CHILD_SEXUAL)):
         hits.append(Hit("barn – voksen kontakt", f"{min(minor)} og {max(adult)} år"))
         serious = True
     if hits:
@@ -1071,10 +1229,11 @@ def _child_hits(text: str) -> tuple[list[Hit], bool]:
 
 def apply_rules(text: str, lang: str | None = None) -> RuleResult:
     """Run every rule over ``text`` (``lang`` enables language-specific cues)."""
-    emergency = tuple(_emergencies(text, lang))
-    child_hits, serious = _child_hits(text)
+    scan = _Scan(text)
+    emergency = tuple(_emergencies(scan, lang))
+    child_hits, serious = _child_hits(scan)
     hints: dict[str, tuple[Hit, ...]] = {
-        category: (hit,) for category, cue in HINTS.items() if (hit := _hit(cue, text)) is not None
+        category: (hit,) for category, cue in HINTS.items() if (hit := scan.hit(cue)) is not None
     }
-    resolved = _hit(FOUND, text) is not None
+    resolved = scan.hit(FOUND) is not None
     return RuleResult(emergency, tuple(child_hits), serious, hints, resolved)

@@ -192,9 +192,9 @@ def _fast_kind(vectorizer: Any) -> str | None:
     )
     if plain and vectorizer.analyzer == "char_wb":
         return "char_wb"
-    if plain and vectorizer.analyzer == "word":
-        if vectorizer.tokenizer is None and vectorizer.stop_words is None:
-            return "word"
+    simple = vectorizer.tokenizer is None and vectorizer.stop_words is None
+    if plain and simple and vectorizer.analyzer == "word":
+        return "word"
     return None
 
 
@@ -332,8 +332,7 @@ class Scorer:
             exp = np.exp(decision - decision.max())
             probabilities = exp / exp.sum()
         scores = dict.fromkeys(CATEGORIES, 0.0)
-        for label, p in zip(self.classes, probabilities, strict=True):
-            scores[label] = float(p)
+        scores.update(zip(self.classes, probabilities.tolist(), strict=True))
         urgent_decision = float(self._urgent_coef[idx] @ weights) + self._urgent_intercept
         urgent = 1.0 / (1.0 + float(np.exp(-self._urgent_sign * urgent_decision)))
         return scores, urgent
