@@ -227,3 +227,27 @@ def test_serious_child_cases_are_urgent(text: str) -> None:
     rules = apply_rules(text)
     assert rules.child_serious
     assert triage.decide(rules, dict.fromkeys(triage.CATEGORIES, 0.0)).urgent
+
+
+# Erratic driving now is an emergency even when nobody says "drunk"; long ago it is not.
+ERRATIC = [
+    ("Bilen foran meg sjangler over i motgående felt nå, vi kjører nordover på E6", True),
+    ("A car ahead of us keeps swerving into oncoming traffic on the E18 right now", True),
+    ("Det kör en bil som vinglar mellan körfälten framför mig nu", True),
+    ("I fjor sommer så jeg en bil som vinglet mye på vei hjem fra hytta", False),
+]
+
+
+@pytest.mark.parametrize(("text", "emergency"), ERRATIC)
+def test_erratic_driving_now(text: str, emergency: bool) -> None:
+    result = apply_rules(text)
+    labels = [hit.label for hit in result.emergency]
+    assert ("nødsituasjon – farlig kjøring" in labels) is emergency, labels
+
+
+def test_the_models_urgency_counts_for_every_category() -> None:
+    rules = apply_rules("Noen har hacket kontoen min")
+    scores = dict.fromkeys(triage.CATEGORIES, 0.0)
+    scores["crime_report"] = 0.9
+    assert triage.decide(rules, scores, urgent_p=0.9).urgent
+    assert not triage.decide(rules, scores, urgent_p=0.1).urgent

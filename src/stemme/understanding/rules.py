@@ -460,6 +460,21 @@ ON_THE_ROAD = Cue(
         r"har kjørt på",
     ),
 )
+ERRATIC_DRIVING = Cue(
+    "nødsituasjon – farlig kjøring",
+    _rx(
+        rf"vingl{W}",
+        rf"sjangl{W}",
+        rf"slingr{W}",
+        rf"swerv{W}",
+        r"(?:kjører|køyrer|kör|kører|driving) (?:i|over i|inn i|into) (?:motgående|møtande|mötande|modkørende|oncoming)",
+        r"(?:i|over i|into) (?:motgående|møtande|mötande|modkørende) (?:kjørefelt|felt|køyrefelt|körfält|vognbane|bane)",
+        r"into oncoming traffic",
+        r"(?:nesten|nästan|næsten|nearly|almost) (?:kjørte|køyrde|körde|kørte|drove|ran) (?:i|off|into|ut)",
+        r"(?:kjører|køyrer|kör|kører|driving) (?:som en gal|som ein galning|som en galning|like a maniac|like crazy)",
+    ),
+)
+"""Driving that endangers others now (an impaired driver need not be named as such)."""
 VULNERABLE = Cue(
     "sårbar person",
     _rx(
@@ -1176,6 +1191,11 @@ def _emergencies(scan: _Scan, lang: str | None = None) -> list[Hit]:
     road = scan.hit(ON_THE_ROAD)
     if drunk and (ongoing or road) and not (past and not ongoing):
         hits.append(drunk)
+        if road is not None:
+            hits.append(road)
+    erratic = scan.hit(ERRATIC_DRIVING)
+    if erratic and not drunk and (scan.hit(NOW) or (road and not past)):
+        hits.append(erratic)
         if road is not None:
             hits.append(road)
     presence = scan.hit(PRESENCE)

@@ -39,7 +39,7 @@ CATEGORIES: tuple[str, ...] = (
     "other",
 )
 MODEL_FILE = "triage_model.joblib"
-TRAIN_FILE = "triage_train.jsonl"
+TRAIN_FILES = ("triage_train.jsonl", "triage_train_extra.jsonl")
 HINT_BOOST = 0.3
 NEGLECT_BOOST = 0.45
 MODEL_URGENT_THRESHOLD = 0.6
@@ -112,8 +112,11 @@ def parse_examples(lines: Iterable[str], source: str = "labels") -> list[Example
 
 def shipped_examples() -> list[Example]:
     """The hand-written training examples shipped with the package."""
-    text = (files("stemme.understanding") / "data" / TRAIN_FILE).read_text(encoding="utf-8")
-    return parse_examples(text.splitlines(), TRAIN_FILE)
+    examples: list[Example] = []
+    for name in TRAIN_FILES:
+        text = (files("stemme.understanding") / "data" / name).read_text(encoding="utf-8")
+        examples += parse_examples(text.splitlines(), name)
+    return examples
 
 
 def load_examples(path: Path) -> list[Example]:
@@ -441,8 +444,12 @@ def decide(rules: RuleResult, scores: dict[str, float], urgent_p: float = 0.0) -
         scores[category] += HINT_BOOST
         reasons.extend(hit.reason() for hit in hits)
     category = max(CATEGORIES, key=lambda c: scores[c])
-    urgent = category == "emergency" or (
-        category == "concern_for_child" and (model_urgent or rules.child_serious)
+    # Urgency is not only for emergencies: a threat for tonight or a wanted person seen
+    # now is an urgent crime report or tip (FORMAT.md), so the model's flag counts for all.
+    urgent = (
+        category == "emergency"
+        or model_urgent
+        or (category == "concern_for_child" and rules.child_serious)
     )
     if urgent:
         reasons.append(f"modellen: mulig hastesak ({urgent_p:.2f})")
