@@ -105,3 +105,27 @@ def test_unshout_only_lowercases_shouting() -> None:
     mixed = "ABCDEFGHIJ abcdefghijklmnop"  # ten capitals, but most letters are small
     assert _unshout(mixed) == mixed
     assert _unshout("ⒶⒷⒸⒹⒺⒻⒼⒽⒾⒿ") == "ⒶⒷⒸⒹⒺⒻⒼⒽⒾⒿ"  # upper case, but not letters
+
+
+# A surname that is also a farm or village name still belongs to the name before it; a
+# kommune name that is no surname does not.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hilsen Ingrid Tjørhom", "Ingrid Tjørhom"),
+        ("Mvh Eivind Hovden", "Eivind Hovden"),
+        ("Hilsen Eivind Kristiansand", "Eivind"),
+    ],
+)
+def test_surnames_that_are_also_small_places(text: str, expected: str) -> None:
+    names = [text[s.start : s.end] for s in detect(text) if s.type == "PERSON"]
+    assert names == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Kan du hente meg etter trening? Mobilen er nesten tom. /Sara", "Ring meg i kveld - Sara"],
+)
+def test_signature_after_a_slash_or_dash(text: str) -> None:
+    names = [text[s.start : s.end] for s in detect(text) if s.type == "PERSON"]
+    assert names == ["Sara"]

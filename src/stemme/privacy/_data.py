@@ -71,12 +71,23 @@ def postcodes() -> frozenset[str]:
 
 
 @cache
-def place_names() -> frozenset[str]:
-    """Casefolded kommune names (with Sami names) and postcode places."""
+def kommune_names() -> frozenset[str]:
+    """Casefolded kommune names (with Sami names): places, never the second half of a name.
+
+    Postcode places are left out on purpose: many are farm names that are also surnames
+    ("Hovden", "Tjørhom").
+    """
     names: set[str] = set()
     for kommune in all_kommuner():
         names.add(kommune.name.casefold())
         names.update(sami.casefold() for sami in kommune.sami_names)
+    return frozenset(names)
+
+
+@cache
+def place_names() -> frozenset[str]:
+    """Casefolded kommune names (with Sami names) and postcode places."""
+    names: set[str] = set(kommune_names())
     raw = (files("stemme.geo") / "data" / "postnummer.csv").read_text(encoding="utf-8")
     for row in csv.DictReader(io.StringIO(raw)):
         names.add(row["poststed"].casefold())

@@ -19,6 +19,7 @@ from stemme.privacy._data import (
     common_words,
     given_names,
     given_names_folded,
+    kommune_names,
     organisations,
     place_names,
     surnames,
@@ -120,8 +121,8 @@ _LOWER_LINK_RE = re.compile(
 )
 _SENTENCE_END = frozenset('.!?\n:;"«»“”(')
 _SIGNATURE_RE = re.compile(
-    r"(?:^|[.!?\n]|\s[-–—])\s*([^\W\d_][^\n.!?]{1,60}?)[\s,.]*[+\d][\d\s().-]*$|"
-    r"(?:^|[.!?\n]|\s[-–—])\s*([^\W\d_][^\n.!?,]{1,60}?)[\s,.!]*$"
+    r"(?:^|[.!?\n]|\s[-–—/])\s*([^\W\d_][^\n.!?]{1,60}?)[\s,.]*[+\d][\d\s().-]*$|"
+    r"(?:^|[.!?\n]|\s[-–—/])\s*([^\W\d_][^\n.!?,]{1,60}?)[\s,.!]*$"
 )
 _BAD_BEFORE = frozenset("@_./#\\<0123456789")
 
@@ -164,7 +165,7 @@ def _extends(word: str, capitalised: bool) -> bool:
         return False
     if word in surnames() or word in given_names():
         return True
-    return folded not in common_words() and folded not in place_names() and len(word) > 1
+    return folded not in common_words() and folded not in kommune_names() and len(word) > 1
 
 
 def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
