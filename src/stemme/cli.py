@@ -32,6 +32,8 @@ audit_app = typer.Typer(help="Revisjonsloggen.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+keys_app = typer.Typer(help="Krypteringsnøkler for originaler.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 triage_app = typer.Typer(help="Sortering av meldinger (triage).", no_args_is_help=True)
 app.add_typer(triage_app, name="triage")
 
@@ -263,6 +265,17 @@ def triage_train(
     from stemme.understanding.cli import run_train
 
     typer.echo(run_train(labels, output))
+
+
+@keys_app.command("generate")
+@clear_errors
+def keys_generate(
+    key_id: Annotated[str | None, typer.Option("--id", help="Key id (default: random)")] = None,
+) -> None:
+    """Print a new key entry; put it first in STEMME_ENCRYPTION_KEYS to rotate."""
+    from stemme.privacy.crypto import generate_key
+
+    typer.echo(generate_key(key_id))
 
 
 def main() -> None:

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1"
     min_group_size: int = 5
     public_base_url: str = "http://127.0.0.1:8000"
+    encryption_keys: str = Field(
+        default="",
+        description="Keys for originals at rest: id:base64key pairs, newest first (rotation).",
+    )
 
     @field_validator("database_url")
     @classmethod
