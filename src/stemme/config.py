@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1"
     min_group_size: int = 5
     public_base_url: str = "http://127.0.0.1:8000"
+    meta_app_secret: str = Field(default="", description="Signs Meta webhook deliveries")
+    meta_verify_token: str = Field(default="", description="Meta webhook verification token")
+    meta_graph_url: str = Field(
+        default="https://graph.facebook.com/v21.0",
+        description="Graph API base including its version (a local fake in tests)",
+    )
+    meta_page_tokens: dict[str, str] = Field(
+        default_factory=dict, description="JSON object: page id -> page access token"
+    )
     encryption_keys: str = Field(
         default="",
         description="Keys for originals at rest: id:base64key pairs, newest first (rotation).",

@@ -1,0 +1,1 @@
+"""Channel adapters: each parses and verifies its own wire format and calls inbox intake."""

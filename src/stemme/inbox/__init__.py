@@ -1,0 +1,1 @@
+"""The nettpatrulje inbox: conversations from every channel in one triaged queue."""
