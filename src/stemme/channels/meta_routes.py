@@ -1,0 +1,105 @@
+"""HTTP endpoints of the Messenger/Instagram webhook: ``/channels/meta/webhook``.
+
+Mounting (in ``create_app``, on the main app — not under ``/api/v1``)::
+
+    from stemme.channels.meta_routes import meta_router
+    app.include_router(meta_router)
+    app.state.stemme_intake = deliver  # Callable[[list[InboundMessage]], None]
+
+The router reads settings from ``app.state.stemme.settings`` (the AppContext) and hands parsed
+messages to ``app.state.stemme_intake``, a synchronous function run in the thread pool (it
+typically opens a session and calls ``inbox.service.receive`` for each message). Without it,
+deliveries are answered 503 so Meta delivers them again later. Errors are problem+json.
+Meta expects 200 within a few seconds: intake should store and acknowledge, not analyse.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from stemme.channels.meta import (
+    MAX_BODY_BYTES,
+    SIGNATURE_HEADER,
+    Deliver,
+    MetaWebhook,
+    PayloadTooLargeError,
+    verify_subscription,
+)
+from stemme.config import Settings
+from stemme.errors import StemmeError
+
+log = logging.getLogger("stemme.channels.meta")
+
+meta_router = APIRouter(prefix="/channels/meta", tags=["channels"])
+
+
+@meta_router.get("/webhook", include_in_schema=False)
+def verify(request: Request) -> Response:
+    """Meta's subscription handshake: echo ``hub.challenge`` when the verify token matches."""
+    query = request.query_params
+    try:
+        challenge = verify_subscription(
+            _settings(request),
+            query.get("hub.mode"),
+            query.get("hub.verify_token"),
+            query.get("hub.challenge"),
+        )
+    except StemmeError as exc:
+        return _problem(request, exc.status, exc.title, exc.render())
+    return PlainTextResponse(challenge)
+
+
+@meta_router.post("/webhook", include_in_schema=False)
+async def receive(request: Request) -> Response:
+    """One signed delivery: answered 200 ``{"status": "ok", "received": N}`` once delivered."""
+    deliver: Deliver | None = getattr(request.app.state, "stemme_intake", None)
+    if deliver is None:
+        log.error("meta webhook refused: intake not configured")
+        return _problem(request, 503, "Utilgjengelig", "intake not configured")
+    webhook = MetaWebhook(_settings(request), deliver)
+    try:
+        body = await _read_body(request)
+        received = await run_in_threadpool(
+            webhook.handle, body, request.headers.get(SIGNATURE_HEADER)
+        )
+    except StemmeError as exc:
+        return _problem(request, exc.status, exc.title, exc.render())
+    except Exception as exc:
+        log.error("meta webhook delivery failed", exc_info=exc)
+        return _problem(request, 500, "Intern feil", "Leveransen ble ikke lagret; prøv igjen.")
+    return JSONResponse({"status": "ok", "received": received})
+
+
+async def _read_body(request: Request) -> bytes:
+    """The raw body, refusing (413) past MAX_BODY_BYTES by Content-Length or by actual size."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError("Forespørselen er større enn %(limit)s KiB.", limit=256)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLargeError("Forespørselen er større enn %(limit)s KiB.", limit=256)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.stemme.settings
+    return settings
+
+
+def _problem(request: Request, status: int, title: str, detail: str) -> JSONResponse:
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
