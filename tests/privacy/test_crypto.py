@@ -21,7 +21,8 @@ def test_round_trip(text: str) -> None:
     ring = Keyring.from_setting(NEW)
     token = ring.encrypt(text, b"message:1")
     assert ring.decrypt(token, b"message:1") == text
-    assert text.encode() not in token or not text
+    if len(text.encode()) >= 8:  # shorter byte strings can occur in random bytes by chance
+        assert text.encode() not in token
 
 
 def test_ciphertext_is_bound_to_its_row() -> None:

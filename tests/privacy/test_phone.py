@@ -71,3 +71,26 @@ def test_official_number_next_to_a_phone_number() -> None:
     text = "Ring 02800 eller 22 22 22 22"
     assert [text[s.start : s.end] for s in find_phones(text, "nb")] == ["22 22 22 22"]
     assert list(find_phones("fax 22 33/44 55 66", "nb")) == []
+
+
+def test_covered_ranges_are_not_scanned() -> None:
+    from stemme.privacy.phone import find_phones
+
+    text = "Ring 917 45 302 eller 22 22 22 22"
+    start = text.index("22 22")
+    assert [text[s.start : s.end] for s in find_phones(text, "nb")] == [
+        "917 45 302",
+        "22 22 22 22",
+    ]
+    covered = [(start, len(text))]
+    assert [text[s.start : s.end] for s in find_phones(text, "nb", covered)] == ["917 45 302"]
+
+
+def test_phone_next_to_numbers_that_outrank_it() -> None:
+    from stemme.privacy import detect
+
+    text = "Kortet 4224 7045 5853 0431 ble brukt, ip 23.13.181.122. Ring meg på 917 45 302."
+    types = {text[s.start : s.end]: s.type for s in detect(text, language="en")}
+    assert types["4224 7045 5853 0431"] == "PAYMENT_CARD"
+    assert types["23.13.181.122"] == "IP_ADDRESS"
+    assert types["917 45 302"] == "PHONE"

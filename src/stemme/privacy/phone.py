@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import phonenumbers
 
@@ -57,18 +57,39 @@ def _groups_look_like_phone(raw: str) -> bool:
     )
 
 
-def find_phones(text: str, language: str | None = None) -> Iterator[Span]:
-    """Phone numbers valid for NO (and SE/DK/GB by language), minus official numbers."""
-    if not _PREFILTER_RE.search(text):
+def _masked(text: str, ranges: Iterable[tuple[int, int]]) -> str:
+    """``text`` with the characters in ``ranges`` replaced by spaces (offsets unchanged)."""
+    for start, end in sorted(ranges):
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
+
+
+def find_phones(
+    text: str, language: str | None = None, covered: Iterable[tuple[int, int]] = ()
+) -> Iterator[Span]:
+    """Phone numbers valid for NO (and SE/DK/GB by language), minus official numbers.
+
+    ``covered``: ranges already taken by personal data that outranks any phone number
+    (identity, account and card numbers, IP and e-mail addresses found by the other
+    recognizers): phonenumbers does not look at them. Further regions do not look again
+    at the numbers an earlier region matched.
+    """
+    covered = list(covered)
+    scanned = _masked(text, covered) if covered else text
+    if not _PREFILTER_RE.search(scanned):
         return
     regions = ["NO", *_REGIONS.get(language or "", ())]
     if "SE" not in regions and _SWEDISH_LOCAL_RE.search(text):
         regions.append("SE")
     blocked: list[tuple[int, int]] | None = None  # dates and times, found when first needed
     seen: set[tuple[int, int]] = set()
-    for region in regions:
+    for index, region in enumerate(regions):
+        if index and seen:
+            scanned = _masked(scanned, seen)
+            if not _PREFILTER_RE.search(scanned):
+                break
         matcher = phonenumbers.PhoneNumberMatcher(
-            text, region, leniency=phonenumbers.Leniency.VALID
+            scanned, region, leniency=phonenumbers.Leniency.VALID
         )
         for match in matcher:
             start, end = match.start, match.end

@@ -302,6 +302,11 @@ class Scorer:
         self._urgent_sign = 1.0 if urgent_classes[-1] else -1.0
         self._urgent_coef = np.asarray(trained.urgent.coef_)[0]
         self._urgent_intercept = float(np.asarray(trained.urgent.intercept_)[0])
+        # Both classifiers' coefficients, one row per feature: a message's features are
+        # gathered once, and one product gives all category decisions and the urgent one.
+        self._stacked = np.ascontiguousarray(
+            np.vstack([self._coef, self._urgent_coef[None, :]]).T, dtype=np.float64
+        )
 
     def vector(self, text: str) -> tuple[Any, Any]:
         """Indices and values of the non-zero features of ``text``."""
@@ -327,7 +332,8 @@ class Scorer:
         """Category probabilities and the probability that the message is urgent."""
         np = self._np
         idx, weights = self.vector(normalise(text))
-        decision = self._coef[:, idx] @ weights + self._intercept
+        combined = weights @ self._stacked[idx]
+        decision = combined[:-1] + self._intercept
         if len(self.classes) == 2:  # binary logistic regression: one column  # pragma: no cover
             p1 = 1.0 / (1.0 + np.exp(-decision[0]))
             probabilities = np.array([1.0 - p1, p1])
@@ -336,7 +342,7 @@ class Scorer:
             probabilities = exp / exp.sum()
         scores = dict.fromkeys(CATEGORIES, 0.0)
         scores.update(zip(self.classes, probabilities.tolist(), strict=True))
-        urgent_decision = float(self._urgent_coef[idx] @ weights) + self._urgent_intercept
+        urgent_decision = float(combined[-1]) + self._urgent_intercept
         urgent = 1.0 / (1.0 + float(np.exp(-self._urgent_sign * urgent_decision)))
         return scores, urgent
 
