@@ -35,6 +35,7 @@ from tests.helpers import PASSWORD, WebClient
 ENGINE = os.environ.get("STEMME_TEST_ENGINE", "sqlite")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEMPLATE_DB = "stemme_template"
+TEST_ENCRYPTION_KEY = "test:Ztc1TX2LLjfVXM31MtQGee1G8lRf3TaOfBt3eH0ZOrw="  # tests only
 
 
 def unavailable(reason: str) -> None:
@@ -147,6 +148,7 @@ def settings(database_url: URL) -> Settings:
         secret_key="test-secret-key-not-for-production",
         environment="test",
         log_level="WARNING",
+        encryption_keys=TEST_ENCRYPTION_KEY,
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.resources import files
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from stemme.errors import N_, StemmeError
 from stemme.geo.routes import router as geo_api
 from stemme.identity.routes import router as identity_api
 from stemme.identity.views import router as identity_views
+from stemme.inbox.routes import router as inbox_api
 from stemme.logs import configure_logging
 from stemme.web import i18n
 from stemme.web.deps import AppContext, LoginRequiredError, optional_web_user
@@ -45,7 +47,12 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> FastAPI:
     ctx = AppContext(settings, engine, make_session_factory(engine), make_environment())
 
     app = FastAPI(
-        title="stemme", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
+        title="stemme",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=_lifespan(ctx),
     )
     app.state.stemme = ctx
     app.include_router(identity_views)
@@ -61,6 +68,30 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> FastAPI:
     return app
 
 
+def _lifespan(ctx: AppContext) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Starts the in-process job worker (settings.run_jobs_in_process) and stops it."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if ctx.settings.run_jobs_in_process:
+            from stemme.jobs import Worker
+            from stemme.privacy.crypto import Keyring
+
+            if ctx.settings.encryption_keys:
+                worker = Worker(ctx.sessions, Keyring.from_setting(ctx.settings.encryption_keys))
+                worker.start()
+            else:
+                log.warning("no STEMME_ENCRYPTION_KEYS: received messages are not analysed")
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    return lifespan
+
+
 def _api_app(ctx: AppContext) -> FastAPI:
     api = FastAPI(
         title="stemme API",
@@ -74,6 +105,7 @@ def _api_app(ctx: AppContext) -> FastAPI:
     api.state.stemme = ctx
     api.include_router(identity_api)
     api.include_router(geo_api)
+    api.include_router(inbox_api)
 
     @api.exception_handler(StemmeError)
     def _domain(request: Request, exc: StemmeError) -> Response:

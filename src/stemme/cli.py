@@ -119,6 +119,35 @@ def run_server(settings: Settings, host: str, port: int) -> None:
 
 @app.command()
 @clear_errors
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Analyse what is pending, then exit")
+    ] = False,
+) -> None:
+    """Analyse received messages in the foreground (instead of the web process)."""
+    from stemme.jobs import Worker
+    from stemme.privacy.crypto import Keyring
+
+    settings = load_settings()
+    keyring = Keyring.from_setting(settings.encryption_keys)
+    engine = make_engine(settings.url)
+    try:
+        schema.require_current(engine)
+        job = Worker(make_session_factory(engine), keyring)
+        if once:
+            typer.echo(f"Analyserte {job.drain()} meldinger.")
+            return
+        typer.echo("Arbeideren kjører; avslutt med Ctrl+C.")
+        try:
+            job.run_forever()
+        except KeyboardInterrupt:  # pragma: no cover - interactive
+            job.stop()
+    finally:
+        engine.dispose()
+
+
+@app.command()
+@clear_errors
 def demo(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         default="",
         description="Keys for originals at rest: id:base64key pairs, newest first (rotation).",
     )
+    run_jobs_in_process: bool = Field(
+        default=True,
+        description="Analyse received messages in a thread of the web process (one per"
+        " SQLite database); turn off when `stemme worker` processes run instead.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -22,11 +22,12 @@ from stemme.identity.access import (
 
 P = Permission
 EVERYONE = {P.VIEW_DASHBOARD, P.MANAGE_OWN_TOKENS}
+INBOX = {P.VIEW_INBOX, P.WORK_INBOX, P.READ_ORIGINALS}
 EXPECTED_PERMISSIONS: dict[Role, set[Permission]] = {
     Role.ADMIN: set(Permission),
-    Role.LEADER: EVERYONE | {P.MANAGE_USERS, P.READ_AUDIT},
-    Role.ANALYST: EVERYONE,
-    Role.OPERATOR: EVERYONE,
+    Role.LEADER: EVERYONE | INBOX | {P.MANAGE_USERS, P.READ_AUDIT},
+    Role.ANALYST: EVERYONE | {P.VIEW_INBOX},
+    Role.OPERATOR: EVERYONE | INBOX,
     Role.INITIATIVE_OWNER: EVERYONE,
 }
 ALL_DISTRICTS = ("Oslo", "Vest", "Øst", "Agder", "Finnmark")

@@ -28,17 +28,22 @@ from sqlalchemy.engine import URL, make_url
 from starlette.routing import BaseRoute, Mount, Route
 
 from stemme.config import Settings, load_settings
-from stemme.db import make_engine, make_session_factory
+from stemme.db import make_engine, make_session_factory, utcnow
 from stemme.identity import service
 from stemme.identity.access import command_line_principal
 from stemme.identity.models import User
-from tests.conftest import ENGINE, TEMPLATE_DB, LiveServer
+from stemme.inbox import service as inbox
+from stemme.inbox.types import InboundMessage
+from stemme.privacy.crypto import Keyring
+from tests.conftest import ENGINE, TEMPLATE_DB, TEST_ENCRYPTION_KEY, LiveServer
 from tests.helpers import PASSWORD, WebClient, api_headers
 
 ROLES = ("admin", "leader", "analyst", "operator", "initiative_owner")
 ANONYMOUS = "anonymous"
 EVERYONE = frozenset(ROLES)
 USER_ADMINS = frozenset({"admin", "leader"})
+INBOX_READERS = frozenset({"admin", "leader", "operator", "analyst"})  # redacted text
+INBOX_WORKERS = frozenset({"admin", "leader", "operator"})  # corrections, originals
 PUBLIC = None  # allowed for anonymous callers too
 
 # --- the expectation table -----------------------------------------------------------------
@@ -135,6 +140,18 @@ API: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/geo/kommuner"): Expect(EVERYONE, url="/api/v1/geo/kommuner?name=oslo"),
     ("GET", "/api/v1/geo/kommuner/{number}"): Expect(EVERYONE, url="/api/v1/geo/kommuner/0301"),
     ("GET", "/api/v1/geo/postcodes/{postcode}"): Expect(EVERYONE, url="/api/v1/geo/postcodes/0150"),
+    ("GET", "/api/v1/conversations"): Expect(INBOX_READERS),
+    ("GET", "/api/v1/conversations/{conversation_id}"): Expect(
+        INBOX_READERS, url="/api/v1/conversations/{conversation_id}"
+    ),
+    ("POST", "/api/v1/messages/{message_id}/triage"): Expect(
+        INBOX_WORKERS,
+        url="/api/v1/messages/{message_id}/triage",
+        json=lambda w, r: {"category": "tip", "urgent": False},
+    ),
+    ("GET", "/api/v1/messages/{message_id}/original"): Expect(
+        INBOX_WORKERS, url="/api/v1/messages/{message_id}/original"
+    ),
 }
 
 EXPECTATIONS: dict[tuple[str, str], Expect] = {**HTML, **API}
@@ -187,6 +204,8 @@ class World:
     web_token_ids: dict[str, int]  # a token per role, for the revoke route
     clients: dict[str, WebClient] = field(default_factory=dict)
     extra: list[WebClient] = field(default_factory=list)
+    conversation_id: int = 0  # an Oslo conversation with one message (the inbox routes)
+    message_id: int = 0
 
     def web_client(self, role: str, *, fresh: bool) -> WebClient:
         if not fresh:
@@ -227,6 +246,7 @@ def matrix_settings(
         secret_key="test-secret-key-not-for-production",
         environment="test",
         log_level="WARNING",
+        encryption_keys=TEST_ENCRYPTION_KEY,
     )
     next(urls, None)
 
@@ -250,9 +270,15 @@ def world(matrix_settings: Settings) -> Iterator[World]:
             web_token_ids[role] = service.create_token(session, principal, user, "web")[0].id
         data = service.UserInput("target@matrix.stemme.no", "operator", ("Oslo",), "Target")
         target = service.create_user(session, cli, data, PASSWORD)
+        received = inbox.receive(
+            session,
+            Keyring.from_setting(TEST_ENCRYPTION_KEY),
+            InboundMessage("webchat", "matrix", "matrix-1", "Hei", utcnow(), "Oslo"),
+        )
     engine.dispose()
     with LiveServer(matrix_settings) as server:
         built = World(server, users, target, api_tokens, web_token_ids)
+        built.conversation_id, built.message_id = received.conversation_id, received.message_id
         for role in ROLES:
             built.clients[role] = built.web_client(role, fresh=True)
         anonymous = WebClient(server.url)
@@ -269,7 +295,12 @@ def world(matrix_settings: Settings) -> Iterator[World]:
 def _url(world: World, key: tuple[str, str], expect: Expect, role: str) -> str:
     template = expect.url or key[1]
     owner = role if role != ANONYMOUS else "admin"
-    return template.format(user_id=world.target.id, token_id=world.web_token_ids[owner])
+    return template.format(
+        user_id=world.target.id,
+        token_id=world.web_token_ids[owner],
+        conversation_id=world.conversation_id,
+        message_id=world.message_id,
+    )
 
 
 def _call_html(world: World, key: tuple[str, str], expect: Expect, role: str) -> httpx.Response:

@@ -73,6 +73,9 @@ def test_me(api: httpx.Client, admin: User, admin_auth: dict[str, str]) -> None:
         "grant_admin",
         "read_audit",
         "verify_audit",
+        "view_inbox",
+        "work_inbox",
+        "read_originals",
     }
 
 
@@ -80,7 +83,13 @@ def test_me_for_an_operator(api: httpx.Client, make_user: MakeUser, token_for: T
     operator = make_user("operator", ["Oslo"])
     body = api.get("/me", headers=api_headers(token_for(operator))).json()
     assert body["user"]["districts"] == ["Oslo"]
-    assert sorted(body["permissions"]) == ["manage_own_tokens", "view_dashboard"]
+    assert sorted(body["permissions"]) == [
+        "manage_own_tokens",
+        "read_originals",
+        "view_dashboard",
+        "view_inbox",
+        "work_inbox",
+    ]
 
 
 def test_token_scheme_is_case_insensitive(

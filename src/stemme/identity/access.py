@@ -40,15 +40,19 @@ class Permission(StrEnum):
     GRANT_ADMIN = "grant_admin"
     READ_AUDIT = "read_audit"
     VERIFY_AUDIT = "verify_audit"
+    VIEW_INBOX = "view_inbox"  # conversations with redacted text only
+    WORK_INBOX = "work_inbox"  # triage corrections (later: assignment, replies)
+    READ_ORIGINALS = "read_originals"  # a message's unredacted original (audited)
 
 
 _EVERYONE = frozenset({Permission.VIEW_DASHBOARD, Permission.MANAGE_OWN_TOKENS})
+_INBOX = frozenset({Permission.VIEW_INBOX, Permission.WORK_INBOX, Permission.READ_ORIGINALS})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.LEADER: _EVERYONE | {Permission.MANAGE_USERS, Permission.READ_AUDIT},
-    Role.ANALYST: _EVERYONE,
-    Role.OPERATOR: _EVERYONE,
+    Role.LEADER: _EVERYONE | _INBOX | {Permission.MANAGE_USERS, Permission.READ_AUDIT},
+    Role.ANALYST: _EVERYONE | {Permission.VIEW_INBOX},
+    Role.OPERATOR: _EVERYONE | _INBOX,
     Role.INITIATIVE_OWNER: _EVERYONE,
 }
 

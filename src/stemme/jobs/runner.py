@@ -1,0 +1,104 @@
+"""The worker loop: analyse pending messages in short transactions, sleep briefly when idle.
+
+The database is the queue (messages with ``analyzed_at IS NULL``), so a crash loses
+nothing: a message stays pending until a committed analysis. On PostgreSQL several workers
+(processes or threads) may run; each claims its batch with ``FOR UPDATE SKIP LOCKED``. On
+SQLite run one worker (the in-process one of ``stemme serve``, or ``stemme worker``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from stemme.db import transaction
+from stemme.inbox import service
+from stemme.privacy.crypto import Keyring
+
+log = logging.getLogger("stemme.jobs")
+
+IDLE_SECONDS = 0.2
+ERROR_BACKOFF_SECONDS = 2.0
+BATCH = 10
+
+_workers: weakref.WeakSet[Worker] = weakref.WeakSet()
+_workers_lock = threading.Lock()
+
+
+def notify() -> None:
+    """Wake every running worker of this process now (call after storing new messages)."""
+    with _workers_lock:
+        workers = list(_workers)
+    for worker in workers:
+        worker.wake()
+
+
+class Worker:
+    """Analyses pending messages until stopped."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        keyring: Keyring,
+        *,
+        batch: int = BATCH,
+        idle_seconds: float = IDLE_SECONDS,
+    ) -> None:
+        self.sessions = sessions
+        self.keyring = keyring
+        self.batch = batch
+        self.idle_seconds = idle_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        with _workers_lock:
+            _workers.add(self)
+
+    def run_once(self) -> int:
+        """One short transaction: analyse up to ``batch`` messages; the number analysed."""
+        with transaction(self.sessions) as session:
+            return service.analyze_pending(session, self.keyring, limit=self.batch)
+
+    def drain(self) -> int:
+        """Analyse until nothing is pending (``stemme worker --once``); the number analysed."""
+        total = 0
+        while done := self.run_once():
+            total += done
+        return total
+
+    def run_forever(self) -> None:
+        log.info("worker started")
+        while not self._stop.is_set():
+            try:
+                done = self.run_once()
+            except Exception:
+                log.exception("worker iteration failed")
+                self._stop.wait(ERROR_BACKOFF_SECONDS)
+                continue
+            if done == 0:
+                self._wake.wait(self.idle_seconds)
+                self._wake.clear()
+        log.info("worker stopped")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        """Run the loop in a daemon thread."""
+        self._thread = threading.Thread(target=self.run_forever, name="stemme-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        with _workers_lock:
+            _workers.discard(self)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()

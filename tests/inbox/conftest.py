@@ -1,0 +1,48 @@
+"""Fixtures for the inbox tests: the keyring of the test settings and a message factory."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import pytest
+
+from stemme.config import Settings
+from stemme.db import utcnow
+from stemme.inbox.types import InboundMessage
+from stemme.privacy.crypto import Keyring
+
+URGENT_TEXT = "Hjelp, det er innbrudd hos naboen min nå! Ring meg på 912 34 567, Kari Nordmann"
+QUESTION_TEXT = "Hei, når åpner passkontoret i Tromsø?"
+THANKS_TEXT = "Takk for god hjelp i går"
+
+Inbound = Callable[..., InboundMessage]
+
+
+@pytest.fixture
+def keyring(settings: Settings) -> Keyring:
+    return Keyring.from_setting(settings.encryption_keys)
+
+
+@pytest.fixture
+def inbound() -> Inbound:
+    """inbound(text, thread="t1", district="Oslo", channel="webchat", mid=None)."""
+    counter = itertools.count(1)
+
+    def _make(
+        text: str = THANKS_TEXT,
+        thread: str = "t1",
+        district: str | None = "Oslo",
+        channel: str = "webchat",
+        mid: str | None = None,
+    ) -> InboundMessage:
+        return InboundMessage(
+            channel=channel,
+            thread_key=thread,
+            channel_message_id=mid or f"m{next(counter)}",
+            text=text,
+            sent_at=utcnow(),
+            channel_district=district,
+        )
+
+    return _make
