@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -411,7 +412,9 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_console_script(url: str, tmp_path: Path) -> None:
-    program = shutil.which("stemme")
+    # The script installed beside this interpreter (a venv's), not whichever is first on PATH.
+    here = Path(sys.executable).parent
+    program = shutil.which("stemme", path=str(here)) or shutil.which("stemme")
     assert program is not None, "the stemme console script is not installed"
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("STEMME_")}
     env["STEMME_DATABASE_URL"] = url

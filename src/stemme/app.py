@@ -56,6 +56,7 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> FastAPI:
     )
     app.state.stemme = ctx
     app.include_router(identity_views)
+    _wire_channels(app, ctx)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.add_api_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=str(files("stemme.web") / "static")), name="static")
@@ -66,6 +67,19 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> FastAPI:
         SecurityMiddleware, secret_key=settings.secret_key, cookie_secure=settings.cookie_secure
     )
     return app
+
+
+def _wire_channels(app: FastAPI, ctx: AppContext) -> None:
+    """Channel webhooks; without encryption keys nothing can be stored, so they answer 503."""
+    from stemme.channels.meta_routes import meta_router
+
+    app.include_router(meta_router)
+    if ctx.settings.encryption_keys:
+        from stemme.inbox.intake import make_intake
+        from stemme.privacy.crypto import Keyring
+
+        keyring = Keyring.from_setting(ctx.settings.encryption_keys)
+        app.state.stemme_intake = make_intake(ctx.sessions, keyring)
 
 
 def _lifespan(ctx: AppContext) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:

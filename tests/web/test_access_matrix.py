@@ -156,6 +156,13 @@ API: dict[tuple[str, str], Expect] = {
 
 EXPECTATIONS: dict[tuple[str, str], Expect] = {**HTML, **API}
 
+# Machine endpoints authenticated by a channel's signature, not by a role: a browser session
+# or an API token opens nothing (their own tests are in tests/channels and tests/inbox).
+SIGNED: dict[tuple[str, str], int] = {
+    ("GET", "/channels/meta/webhook"): 403,
+    ("POST", "/channels/meta/webhook"): 401,
+}
+
 
 # --- the routes of the app -------------------------------------------------------------------
 
@@ -370,12 +377,21 @@ def test_every_route_has_an_expectation(world: World) -> None:
     app = world.server.server.config.app
     assert isinstance(app, FastAPI)
     routes = app_routes(app.routes)
-    missing = sorted(set(routes) - set(EXPECTATIONS))
-    stale = sorted(set(EXPECTATIONS) - set(routes))
+    missing = sorted(set(routes) - set(EXPECTATIONS) - set(SIGNED))
+    stale = sorted((set(EXPECTATIONS) | set(SIGNED)) - set(routes))
     assert not missing, f"routes without an access expectation in {__name__}: {missing}"
     assert not stale, f"expectations for routes that do not exist: {stale}"
     wrong_kind = [k for k, kind in routes.items() if (k in API) != (kind == "api")]
     assert not wrong_kind, f"listed in the wrong table (HTML vs API): {wrong_kind}"
+
+
+@pytest.mark.parametrize("role", [*ROLES, ANONYMOUS])
+def test_signed_endpoints_refuse_every_role(world: World, role: str) -> None:
+    web = world.web_client(role, fresh=False)
+    headers = {} if role == ANONYMOUS else api_headers(world.api_tokens[role])
+    for (method, path), status in SIGNED.items():
+        response = web.request(method, path, headers=headers, json={"object": "page"})
+        assert response.status_code == status, (method, path, role, response.text[:200])
 
 
 @pytest.mark.parametrize("role", [*ROLES, ANONYMOUS])
