@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -34,6 +35,20 @@ Db = DbSession
 Ctx = Annotated[AppContext, Depends(app_context)]
 Me = Annotated[WebUser, Depends(web_user)]
 MaybeMe = Annotated[WebUser | None, Depends(optional_web_user)]
+
+
+def _attempt(session: Session, action: Callable[[], object]) -> str | None:
+    """Run one service call in a savepoint: its error in the reader's language, or None."""
+    try:
+        with session.begin_nested():
+            action()
+    except StemmeError as exc:
+        return exc.render(gettext_)
+    return None
+
+
+def _new_password_error(password: str, repeat: str) -> str | None:
+    return gettext_("Passordene er ikke like.") if password != repeat else None
 
 
 # --- login ------------------------------------------------------------------------------
@@ -287,16 +302,11 @@ def reset_password(
     password_repeat: Annotated[str, Form()] = "",
 ) -> Response:
     user = service.get_user(session, me.principal, user_id)
-    if password != password_repeat:
-        error = gettext_("Passordene er ikke like.")
-    else:
-        try:
-            with session.begin_nested():
-                service.set_password(session, me.principal, user_id, password)
-        except StemmeError as exc:
-            error = exc.render(gettext_)
-        else:
-            return redirect(f"/admin/users/{user_id}", "password_reset", ctx)
+    error = _new_password_error(password, password_repeat) or _attempt(
+        session, lambda: service.set_password(session, me.principal, user_id, password)
+    )
+    if error is None:
+        return redirect(f"/admin/users/{user_id}", "password_reset", ctx)
     form = {
         "email": user.email,
         "display_name": user.display_name,
@@ -404,16 +414,11 @@ def change_password(
     new: Annotated[str, Form()] = "",
     repeat: Annotated[str, Form()] = "",
 ) -> Response:
-    if new != repeat:
-        error = gettext_("Passordene er ikke like.")
-    else:
-        try:
-            with session.begin_nested():
-                service.change_password(session, me.principal, current, new)
-        except StemmeError as exc:
-            error = exc.render(gettext_)
-        else:
-            return redirect("/account", "password_changed", ctx)
+    error = _new_password_error(new, repeat) or _attempt(
+        session, lambda: service.change_password(session, me.principal, current, new)
+    )
+    if error is None:
+        return redirect("/account", "password_changed", ctx)
     return _account_page(request, ctx, session, me, status_code=422, password_error=error)
 
 
