@@ -41,10 +41,14 @@ DEMO_ACCOUNTS = (
 
 def demo_settings(database: Path, port: int) -> Settings:
     """Settings for a local demo on http://127.0.0.1 (cookies still Secure: loopback is trusted)."""
+    from stemme.privacy.crypto import generate_key
+
     return load_settings(
         database_url=f"sqlite:///{database.resolve()}",
         environment="development",
         public_base_url=f"http://127.0.0.1:{port}",
+        # The demo database is rebuilt on every start, so a key per start is enough.
+        encryption_keys=generate_key("demo"),
     )
 
 
