@@ -14,6 +14,7 @@ from stemme import geo
 from stemme.errors import StemmeError
 from stemme.identity import audit, service
 from stemme.identity.access import ROLE_LABELS, Permission, Role
+from stemme.identity.models import User
 from stemme.identity.service import LoginPolicy, UserInput
 from stemme.web.deps import (
     SESSION_COOKIE,
@@ -235,16 +236,21 @@ def _error_field(exc: StemmeError) -> str:
     return "form"
 
 
-@router.get("/admin/users/{user_id}", response_class=HTMLResponse)
-def edit_user_page(request: Request, ctx: Ctx, session: Db, me: Me, user_id: int) -> Response:
-    user = service.get_user(session, me.principal, user_id)
-    form = {
+def _form_of(user: User) -> dict[str, object]:
+    """The user form filled in with a stored user."""
+    return {
         "email": user.email,
         "display_name": user.display_name,
         "role": user.role,
         "districts": list(user.districts),
         "national": user.national_scope,
     }
+
+
+@router.get("/admin/users/{user_id}", response_class=HTMLResponse)
+def edit_user_page(request: Request, ctx: Ctx, session: Db, me: Me, user_id: int) -> Response:
+    user = service.get_user(session, me.principal, user_id)
+    form = _form_of(user)
     return _user_form_page(request, ctx, me, form=form, errors={}, edited=user)
 
 
@@ -307,13 +313,7 @@ def reset_password(
     )
     if error is None:
         return redirect(f"/admin/users/{user_id}", "password_reset", ctx)
-    form = {
-        "email": user.email,
-        "display_name": user.display_name,
-        "role": user.role,
-        "districts": list(user.districts),
-        "national": user.national_scope,
-    }
+    form = _form_of(user)
     return _user_form_page(
         request, ctx, me, status_code=422, form=form, errors={}, edited=user, password_error=error
     )
