@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -103,22 +104,31 @@ def _migrate(url: URL) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def database_url(template_database: URL, tmp_path: Path) -> Iterator[URL]:
-    """A fresh, migrated database of its own for this test."""
+@contextmanager
+def copied_database(template: URL, directory: Path) -> Iterator[URL]:
+    """A migrated database of its own, copied from the template (file copy or TEMPLATE)."""
     if ENGINE == "sqlite":
-        target = tmp_path / "test.sqlite3"
-        shutil.copyfile(template_database.database or "", target)
+        target = directory / f"{uuid.uuid4().hex[:8]}.sqlite3"
+        shutil.copyfile(template.database or "", target)
         yield make_url(f"sqlite:///{target}")
         return
     name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(template_database.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(template.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"))
-    yield template_database.set(database=name)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    try:
+        yield template.set(database=name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(template_database: URL, tmp_path: Path) -> Iterator[URL]:
+    """A fresh, migrated database of its own for this test."""
+    with copied_database(template_database, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,19 +12,15 @@ Outcomes:
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import fastapi.routing
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from starlette.routing import BaseRoute, Mount, Route
 
 from stemme.config import Settings, load_settings
@@ -35,7 +31,7 @@ from stemme.identity.models import User
 from stemme.inbox import service as inbox
 from stemme.inbox.types import InboundMessage
 from stemme.privacy.crypto import Keyring
-from tests.conftest import ENGINE, TEMPLATE_DB, TEST_ENCRYPTION_KEY, LiveServer
+from tests.conftest import TEST_ENCRYPTION_KEY, LiveServer, copied_database
 from tests.helpers import PASSWORD, WebClient, api_headers
 
 ROLES = ("admin", "leader", "analyst", "operator", "initiative_owner")
@@ -224,38 +220,18 @@ class World:
         return web
 
 
-def _database_url(template: URL, tmp: Path) -> Iterator[URL]:
-    if ENGINE == "sqlite":
-        target = tmp / "matrix.sqlite3"
-        shutil.copyfile(template.database or "", target)
-        yield make_url(f"sqlite:///{target}")
-        return
-    name = f"m_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(template.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"))
-    try:
-        yield template.set(database=name)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module")
 def matrix_settings(
     template_database: URL, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Settings]:
-    urls = _database_url(template_database, tmp_path_factory.mktemp("matrix"))
-    url = next(urls)
-    yield load_settings(
-        database_url=url.render_as_string(hide_password=False),
-        secret_key="test-secret-key-not-for-production",
-        environment="test",
-        log_level="WARNING",
-        encryption_keys=TEST_ENCRYPTION_KEY,
-    )
-    next(urls, None)
+    with copied_database(template_database, tmp_path_factory.mktemp("matrix")) as url:
+        yield load_settings(
+            database_url=url.render_as_string(hide_password=False),
+            secret_key="test-secret-key-not-for-production",
+            environment="test",
+            log_level="WARNING",
+            encryption_keys=TEST_ENCRYPTION_KEY,
+        )
 
 
 @pytest.fixture(scope="module")
