@@ -89,11 +89,14 @@ def _lifespan(ctx: AppContext) -> Callable[[FastAPI], AbstractAsyncContextManage
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = None
         if ctx.settings.run_jobs_in_process:
+            from stemme.channels.senders import build_senders
             from stemme.jobs import Worker
             from stemme.privacy.crypto import Keyring
 
             if ctx.settings.encryption_keys:
-                worker = Worker(ctx.sessions, Keyring.from_setting(ctx.settings.encryption_keys))
+                keyring = Keyring.from_setting(ctx.settings.encryption_keys)
+                senders = build_senders(ctx.settings)
+                worker = Worker(ctx.sessions, keyring, senders=senders)
                 worker.start()
             else:
                 log.warning("no STEMME_ENCRYPTION_KEYS: received messages are not analysed")

@@ -125,6 +125,7 @@ def worker(
     ] = False,
 ) -> None:
     """Analyse received messages in the foreground (instead of the web process)."""
+    from stemme.channels.senders import build_senders
     from stemme.jobs import Worker
     from stemme.privacy.crypto import Keyring
 
@@ -133,9 +134,9 @@ def worker(
     engine = make_engine(settings.url)
     try:
         schema.require_current(engine)
-        job = Worker(make_session_factory(engine), keyring)
+        job = Worker(make_session_factory(engine), keyring, senders=build_senders(settings))
         if once:
-            typer.echo(f"Analyserte {job.drain()} meldinger.")
+            typer.echo(f"Behandlet {job.drain()} meldinger.")
             return
         typer.echo("Arbeideren kjører; avslutt med Ctrl+C.")
         try:

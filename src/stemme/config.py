@@ -48,6 +48,42 @@ class Settings(BaseSettings):
     meta_page_tokens: dict[str, str] = Field(
         default_factory=dict, description="JSON object: page id -> page access token"
     )
+    bridge_secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="Webhook bridge: JSON object source name -> HMAC secret (e.g. discord)",
+    )
+    bridge_callbacks: dict[str, str] = Field(
+        default_factory=dict,
+        description="Webhook bridge: JSON object source name -> URL that receives replies",
+    )
+    email_address: str = Field(
+        default="", description="The inbox's own e-mail address (From of replies)"
+    )
+    smtp_url: str = Field(
+        default="",
+        description="Outbound mail: smtp://[user:password@]host:port (smtps:// for TLS,"
+        " ?starttls=1 to upgrade)",
+    )
+    email_listen: str = Field(
+        default="",
+        description="Inbound mail: host:port where `stemme serve` runs an LMTP/SMTP listener",
+    )
+    email_webhook_secret: str = Field(
+        default="", description="HMAC secret of the inbound e-mail webhook (a mail relay)"
+    )
+    webchat_messages_per_minute: int = Field(
+        default=20, description="Web chat: messages per minute per client before 429"
+    )
+    first_response_minutes: dict[str, int] = Field(
+        default_factory=lambda: {
+            "messenger": 60,
+            "instagram": 60,
+            "webchat": 15,
+            "email": 24 * 60,
+            "default": 60,
+        },
+        description="SLA: first-response target in minutes per channel (JSON object)",
+    )
     encryption_keys: str = Field(
         default="",
         description="Keys for originals at rest: id:base64key pairs, newest first (rotation).",

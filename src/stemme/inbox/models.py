@@ -28,6 +28,26 @@ from stemme.db import Base, UTCDateTime, utcnow
 
 STATUSES: tuple[str, ...] = ("new", "open", "waiting", "closed")
 DIRECTIONS: tuple[str, ...] = ("in", "out")
+# What an outbound message is: an operator's reply or one of the automatic messages.
+KINDS: tuple[str, ...] = (
+    "citizen",
+    "feedback_answer",
+    "reply",
+    "emergency",
+    "out_of_hours",
+    "feedback_question",
+)
+# Delivery of an outbound message: queued → sent, or failed (final); "retrying" is visible.
+DELIVERY_STATES: tuple[str, ...] = ("queued", "retrying", "sent", "failed")
+OUTCOMES: tuple[str, ...] = (
+    "answered",
+    "referred_112",
+    "referred_other",
+    "report_advised",
+    "tip_forwarded",
+    "no_action",
+    "spam",
+)
 
 
 class Conversation(Base):
@@ -56,6 +76,11 @@ class Conversation(Base):
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lang: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    emergency_replied: Mapped[bool] = mapped_column(Boolean, default=False)
+    out_of_hours_replied: Mapped[bool] = mapped_column(Boolean, default=False)
+    feedback_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation",
@@ -95,8 +120,22 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     analyzed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     analysis_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(24), default="citizen")
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    delivery: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivery_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+def associated_data(message: Message) -> bytes:
+    """What binds a message's ciphertext to its row (its random public ``uid``)."""
+    return b"message:" + message.uid.encode("ascii")
 
 
 class TriageLabel(Base):
@@ -115,3 +154,97 @@ class TriageLabel(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Note(Base):
+    """An operator's internal note on a conversation; never sent to the citizen."""
+
+    __tablename__ = "conversation_notes"
+    retention: ClassVar[str] = "internal note: deleted with its conversation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    raw_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    redacted_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Feedback(Base):
+    """A citizen's answer to the closing question: a 1–5 rating and a redacted comment."""
+
+    __tablename__ = "conversation_feedback"
+    retention: ClassVar[str] = "feedback: redacted, kept 24 months for statistics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    )
+    channel: Mapped[str] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CannedReply(Base):
+    """A reusable reply in one language, with {variables} filled in when it is used."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("key", "lang"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    lang: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class DistrictHours(Base):
+    """When a district's online patrol answers (local time); outside them an automatic reply.
+
+    ``hours`` maps weekday (0 = Monday) to [opens, closes] as "HH:MM"; a missing day is closed.
+    """
+
+    __tablename__ = "district_hours"
+
+    district: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hours: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+
+
+class ChannelContact(Base):
+    """How to answer a thread on a channel that needs more than its thread key.
+
+    E-mail needs the citizen's address (personal data: stored only encrypted, bound to the
+    thread key), the subject and the Message-IDs for threading headers.
+    """
+
+    __tablename__ = "channel_contacts"
+    retention: ClassVar[str] = "contact details: deleted with the thread's last conversation"
+
+    thread_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    address_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebchatSession(Base):
+    """An anonymous web chat: the browser holds a random token, we store only its SHA-256."""
+
+    __tablename__ = "webchat_sessions"
+    retention: ClassVar[str] = "web chat session: deleted 24 hours after its last use"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    thread_key: Mapped[str] = mapped_column(String(255), unique=True)
+    lang: Mapped[str] = mapped_column(String(8), default="nb")
+    district: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

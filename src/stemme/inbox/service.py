@@ -31,7 +31,7 @@ from stemme.db import utcnow
 from stemme.errors import ConfigurationError, InvalidInputError, NotFoundError
 from stemme.identity import audit
 from stemme.identity.access import Permission, Principal
-from stemme.inbox.models import STATUSES, Conversation, Message, TriageLabel
+from stemme.inbox.models import STATUSES, Conversation, Message, TriageLabel, associated_data
 from stemme.inbox.types import InboundMessage, ReceiveResult
 from stemme.privacy.crypto import Keyring
 from stemme.understanding.pipeline import Analysis, AnalysisContext, analyze
@@ -40,11 +40,6 @@ log = logging.getLogger("stemme.inbox")
 
 MAX_ANALYSIS_ATTEMPTS = 3
 MAX_PER_PAGE = 100
-
-
-def associated_data(message: Message) -> bytes:
-    """What binds a message's ciphertext to its row (its random public ``uid``)."""
-    return b"message:" + message.uid.encode("ascii")
 
 
 # --- intake ------------------------------------------------------------------------------

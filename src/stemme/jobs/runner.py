@@ -1,4 +1,5 @@
-"""The worker loop: analyse pending messages in short transactions, sleep briefly when idle.
+"""The worker loop: analyse pending messages and deliver queued replies in short
+transactions, sleep briefly when idle.
 
 The database is the queue (messages with ``analyzed_at IS NULL``), so a crash loses
 nothing: a message stays pending until a committed analysis. On PostgreSQL several workers
@@ -15,7 +16,7 @@ import weakref
 from sqlalchemy.orm import Session, sessionmaker
 
 from stemme.db import transaction
-from stemme.inbox import service
+from stemme.inbox import outbound, service
 from stemme.privacy.crypto import Keyring
 
 log = logging.getLogger("stemme.jobs")
@@ -37,7 +38,7 @@ def notify() -> None:
 
 
 class Worker:
-    """Analyses pending messages until stopped."""
+    """Analyses pending messages and delivers queued outbound messages until stopped."""
 
     def __init__(
         self,
@@ -46,9 +47,11 @@ class Worker:
         *,
         batch: int = BATCH,
         idle_seconds: float = IDLE_SECONDS,
+        senders: outbound.Senders | None = None,
     ) -> None:
         self.sessions = sessions
         self.keyring = keyring
+        self.senders = senders
         self.batch = batch
         self.idle_seconds = idle_seconds
         self._wake = threading.Event()
@@ -58,12 +61,19 @@ class Worker:
             _workers.add(self)
 
     def run_once(self) -> int:
-        """One short transaction: analyse up to ``batch`` messages; the number analysed."""
+        """Analyse up to ``batch`` messages, then try due deliveries (two short transactions);
+        the number of messages handled."""
         with transaction(self.sessions) as session:
-            return service.analyze_pending(session, self.keyring, limit=self.batch)
+            done = service.analyze_pending(session, self.keyring, limit=self.batch)
+        if self.senders is not None:
+            with transaction(self.sessions) as session:
+                done += outbound.deliver_pending(
+                    session, self.keyring, self.senders, limit=self.batch
+                )
+        return done
 
     def drain(self) -> int:
-        """Analyse until nothing is pending (``stemme worker --once``); the number analysed."""
+        """Work until nothing is due (``stemme worker --once``); the number handled."""
         total = 0
         while done := self.run_once():
             total += done
