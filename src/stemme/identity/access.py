@@ -41,8 +41,9 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     VERIFY_AUDIT = "verify_audit"
     VIEW_INBOX = "view_inbox"  # conversations with redacted text only
-    WORK_INBOX = "work_inbox"  # triage corrections (later: assignment, replies)
+    WORK_INBOX = "work_inbox"  # replies, notes, assignment, status, triage corrections
     READ_ORIGINALS = "read_originals"  # a message's unredacted original (audited)
+    MANAGE_INBOX = "manage_inbox"  # opening hours and canned replies of a district
 
 
 _EVERYONE = frozenset({Permission.VIEW_DASHBOARD, Permission.MANAGE_OWN_TOKENS})
@@ -50,7 +51,9 @@ _INBOX = frozenset({Permission.VIEW_INBOX, Permission.WORK_INBOX, Permission.REA
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.LEADER: _EVERYONE | _INBOX | {Permission.MANAGE_USERS, Permission.READ_AUDIT},
+    Role.LEADER: _EVERYONE
+    | _INBOX
+    | {Permission.MANAGE_USERS, Permission.READ_AUDIT, Permission.MANAGE_INBOX},
     Role.ANALYST: _EVERYONE | {Permission.VIEW_INBOX},
     Role.OPERATOR: _EVERYONE | _INBOX,
     Role.INITIATIVE_OWNER: _EVERYONE,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select, text, update
+from sqlalchemy import Select, case, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -40,6 +40,7 @@ log = logging.getLogger("stemme.inbox")
 
 MAX_ANALYSIS_ATTEMPTS = 3
 MAX_PER_PAGE = 100
+ACTIVE = "active"  # a status filter: every conversation that is not closed
 
 
 # --- intake ------------------------------------------------------------------------------
@@ -62,12 +63,13 @@ def receive(session: Session, keyring: Keyring, msg: InboundMessage) -> ReceiveR
         return found
     try:
         with session.begin_nested():
-            conversation = _conversation_for(session, msg)
+            conversation, kind = _conversation_for(session, msg)
             message = Message(
                 uid=uuid.uuid4().hex,
                 conversation=conversation,
                 channel=msg.channel,
                 direction="in",
+                kind=kind,
                 channel_message_id=msg.channel_message_id,
                 sent_at=msg.sent_at,
                 created_at=utcnow(),
@@ -108,19 +110,23 @@ def _lock_for_intake(session: Session, msg: InboundMessage) -> None:
         session.execute(update(Conversation).where(Conversation.id.is_(None)).values(urgent=False))
 
 
-def _conversation_for(session: Session, msg: InboundMessage) -> Conversation:
-    """The newest conversation of this thread that is not closed, else a new one."""
+def _conversation_for(session: Session, msg: InboundMessage) -> tuple[Conversation, str]:
+    """The thread's newest conversation and the message's kind: an open conversation takes
+    a "citizen" message; a closed one still waiting for feedback takes the answer as a
+    "feedback_answer"; otherwise a new conversation starts."""
+    from stemme.inbox.feedback import awaiting_answer
+
     now = utcnow()
     conversation = session.scalar(
         select(Conversation)
-        .where(
-            Conversation.channel == msg.channel,
-            Conversation.thread_key == msg.thread_key,
-            Conversation.status != "closed",
-        )
+        .where(Conversation.channel == msg.channel, Conversation.thread_key == msg.thread_key)
         .order_by(Conversation.id.desc())
         .limit(1)
     )
+    if conversation is not None and conversation.status == "closed":
+        if awaiting_answer(session, conversation):
+            return conversation, "feedback_answer"
+        conversation = None
     if conversation is None:
         conversation = Conversation(
             channel=msg.channel,
@@ -133,11 +139,11 @@ def _conversation_for(session: Session, msg: InboundMessage) -> Conversation:
             last_message_at=now,
         )
         session.add(conversation)
-        return conversation
+        return conversation, "citizen"
     conversation.last_message_at = now
     if conversation.status == "waiting":  # the citizen answered: back in the queue
         conversation.status = "open"
-    return conversation
+    return conversation, "citizen"
 
 
 # --- analysis (the queue consumer) -----------------------------------------------------------
@@ -191,6 +197,7 @@ def analyze_pending(session: Session, keyring: Keyring, limit: int = 100) -> int
             message.analysis_attempts += 1
         else:
             _apply(session, message, analysis)
+            _follow_up(session, keyring, message)
             done += 1
     session.flush()
     return done
@@ -249,6 +256,16 @@ def _apply(session: Session, message: Message, result: Analysis) -> None:
         conversation.district = conversation.channel_district
 
 
+def _follow_up(session: Session, keyring: Keyring, message: Message) -> None:
+    """What an analysed message sets off: a feedback answer is filed (or, if it is a new
+    matter, reopens the conversation); an emergency gets the 112 answer at once."""
+    from stemme.inbox import auto, feedback
+
+    if message.kind == "feedback_answer":
+        feedback.file_answer(session, message)
+    auto.after_analysis(session, keyring, message)
+
+
 def _any_urgent(session: Session, conversation_id: int) -> bool:
     return bool(
         session.scalar(
@@ -264,6 +281,7 @@ def _is_latest_analysed(session: Session, message: Message) -> bool:
         select(
             exists().where(
                 Message.conversation_id == message.conversation_id,
+                Message.direction == "in",
                 Message.id > message.id,
                 Message.analyzed_at.is_not(None),
             )
@@ -284,6 +302,7 @@ class ConversationFilter:
     urgent: bool | None = None
     page: int = 1
     per_page: int = 25
+    assignee: int | str | None = None  # a user id, or "none" for unassigned
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +317,11 @@ class MessageView:
     category: str | None
     urgent: bool
     analyzed: bool
+    kind: str = "citizen"
+    reasons: tuple[str, ...] = ()
+    delivery: str | None = None
+    delivery_error: str | None = None
+    author_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +335,10 @@ class ConversationView:
     created_at: datetime
     last_message_at: datetime
     messages: list[MessageView]
+    assignee_id: int | None = None
+    outcome: str | None = None
+    lang: str | None = None
+    first_response_at: datetime | None = None
 
 
 def list_conversations(
@@ -318,7 +346,7 @@ def list_conversations(
 ) -> tuple[int, list[ConversationView]]:
     """Conversations the principal may see: urgent first, then the longest waiting."""
     principal.require(Permission.VIEW_INBOX)
-    if filters.status is not None and filters.status not in STATUSES:
+    if filters.status is not None and filters.status not in (*STATUSES, ACTIVE):
         raise InvalidInputError(
             "Ukjent status: %(status)s (gyldige: %(valid)s)",
             status=filters.status,
@@ -330,7 +358,10 @@ def list_conversations(
     conversations = session.scalars(
         _filtered(select(Conversation), principal, filters)
         .order_by(
-            Conversation.urgent.desc(), Conversation.last_message_at.asc(), Conversation.id.asc()
+            Conversation.urgent.desc(),
+            case((Conversation.status.in_(("new", "open")), 0), else_=1),
+            Conversation.last_message_at.asc(),
+            Conversation.id.asc(),
         )
         .limit(per_page)
         .offset((page - 1) * per_page)
@@ -347,8 +378,14 @@ def _filtered(query: Select[Any], principal: Principal, filters: ConversationFil
         query = query.where(Conversation.channel == filters.channel)
     if filters.district:
         query = query.where(Conversation.district == filters.district)
-    if filters.status:
+    if filters.status == ACTIVE:
+        query = query.where(Conversation.status != "closed")
+    elif filters.status:
         query = query.where(Conversation.status == filters.status)
+    if filters.assignee == "none":
+        query = query.where(Conversation.assignee_id.is_(None))
+    elif isinstance(filters.assignee, int):
+        query = query.where(Conversation.assignee_id == filters.assignee)
     if filters.category:
         query = query.where(Conversation.category == filters.category)
     if filters.urgent is not None:
@@ -391,6 +428,10 @@ def _view(conversation: Conversation) -> ConversationView:
         created_at=conversation.created_at,
         last_message_at=conversation.last_message_at,
         messages=[_message_view(m) for m in conversation.messages],
+        assignee_id=conversation.assignee_id,
+        outcome=conversation.outcome,
+        lang=conversation.lang,
+        first_response_at=conversation.first_response_at,
     )
 
 
@@ -405,6 +446,11 @@ def _message_view(message: Message) -> MessageView:
         category=message.category,
         urgent=message.urgent,
         analyzed=analysed,
+        kind=message.kind,
+        reasons=tuple(message.reasons or ()),
+        delivery=message.delivery,
+        delivery_error=message.delivery_error,
+        author_id=message.author_id,
     )
 
 
