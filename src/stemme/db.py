@@ -53,6 +53,7 @@ def make_engine(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -63,6 +64,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # SQLAlchemy emits BEGIN itself (below), not the driver's implicit, deferred one.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    """Every SQLite transaction takes the write lock when it starts.
+
+    A deferred transaction that reads and then writes fails at once with "database is
+    locked" if another connection (the worker, another request) committed in between; it
+    cannot wait. Taking the lock up front makes it wait (busy_timeout) instead. SQLite has
+    one writer at a time anyway; readers of other processes are not blocked (WAL).
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -12,6 +12,8 @@ from stemme.db import make_engine, make_session_factory, transaction
 from stemme.identity import service
 from stemme.identity.access import command_line_principal
 from stemme.identity.service import UserInput
+from stemme.inbox import demo_inbox
+from stemme.privacy.crypto import Keyring
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,10 @@ def build(settings: Settings) -> list[DemoAccount]:
     try:
         schema.upgrade(engine)
         with transaction(make_session_factory(engine)) as session:
-            return [_create(session, account) for account in DEMO_ACCOUNTS]
+            accounts = [_create(session, account) for account in DEMO_ACCOUNTS]
+            keyring = Keyring.from_setting(settings.encryption_keys)
+            demo_inbox.load(session, keyring)
+            return accounts
     finally:
         engine.dispose()
 

@@ -64,6 +64,6 @@ def test_signed_delivery_is_stored_once_and_triaged(
     assert item["channel"] == "messenger"
     assert item["urgent"] is True
     assert item["category"] == "emergency"
-    assert len(item["messages"]) == 1
+    assert [m["direction"] for m in item["messages"]] == ["in", "out"]  # the 112 answer
     assert "91745302" not in item["messages"][0]["text"]
     assert "<PHONE>" in item["messages"][0]["text"]

@@ -99,7 +99,8 @@ def test_a_later_calm_message_keeps_the_conversation_urgent_and_its_district(
         conversation = _conversation_of(session, later)
         assert conversation.urgent
         assert conversation.district is None
-        assert len(conversation.messages) == 2
+        kinds = [m.kind for m in conversation.messages]
+        assert kinds == ["citizen", "citizen", "emergency"]  # one 112 answer, not one per message
 
 
 def test_analyze_message_reanalyses_one_message(

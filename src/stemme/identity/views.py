@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -27,7 +26,7 @@ from stemme.web.deps import (
     web_user,
 )
 from stemme.web.i18n import LANGUAGES, gettext_
-from stemme.web.pages import redirect, render_page, safe_next, set_cookie
+from stemme.web.pages import attempt, redirect, render_page, safe_next, set_cookie
 from stemme.web.security import CSRF_COOKIE
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -36,16 +35,6 @@ Db = DbSession
 Ctx = Annotated[AppContext, Depends(app_context)]
 Me = Annotated[WebUser, Depends(web_user)]
 MaybeMe = Annotated[WebUser | None, Depends(optional_web_user)]
-
-
-def _attempt(session: Session, action: Callable[[], object]) -> str | None:
-    """Run one service call in a savepoint: its error in the reader's language, or None."""
-    try:
-        with session.begin_nested():
-            action()
-    except StemmeError as exc:
-        return exc.render(gettext_)
-    return None
 
 
 def _new_password_error(password: str, repeat: str) -> str | None:
@@ -308,7 +297,7 @@ def reset_password(
     password_repeat: Annotated[str, Form()] = "",
 ) -> Response:
     user = service.get_user(session, me.principal, user_id)
-    error = _new_password_error(password, password_repeat) or _attempt(
+    error = _new_password_error(password, password_repeat) or attempt(
         session, lambda: service.set_password(session, me.principal, user_id, password)
     )
     if error is None:
@@ -414,7 +403,7 @@ def change_password(
     new: Annotated[str, Form()] = "",
     repeat: Annotated[str, Form()] = "",
 ) -> Response:
-    error = _new_password_error(new, repeat) or _attempt(
+    error = _new_password_error(new, repeat) or attempt(
         session, lambda: service.change_password(session, me.principal, current, new)
     )
     if error is None:

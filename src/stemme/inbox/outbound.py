@@ -48,6 +48,8 @@ DELIVERY_ERRORS: dict[str, str] = {
     "rate_limited": N_("Kanalen begrenser antall meldinger nå; prøver igjen senere."),
     "rejected": N_("Kanalen avviste svaret."),
     "no_address": N_("Vi har ingen adresse å svare til."),
+    "recipient_refused": N_("E-postserveren avviste mottakeradressen; svaret ble ikke sendt."),
+    "auth_failed": N_("E-postserveren godtok ikke innloggingen til stemme; sjekk oppsettet."),
 }
 
 
@@ -117,10 +119,16 @@ def queue_outbound(
     return message
 
 
-def deliver_pending(
-    session: Session, keyring: Keyring, senders: Senders, *, limit: int = 20
-) -> int:
-    """Try to deliver up to ``limit`` due outbound messages; the number of attempts made."""
+LEASE_SECONDS = 120.0  # a claimed delivery is not claimed again before this
+
+
+def claim_due(session: Session, keyring: Keyring, *, limit: int = 20) -> list[Delivery]:
+    """Claim up to ``limit`` due outbound messages for sending; commit before sending.
+
+    Claiming sets a lease (``next_attempt_at`` a little ahead), so no other worker sends
+    the same message meanwhile and nothing is held locked during the network call; if the
+    worker dies mid-send, the lease runs out and the message is tried again.
+    """
     now = utcnow()
     claim = (
         select(Message.id)
@@ -136,30 +144,57 @@ def deliver_pending(
         claim = claim.with_for_update(skip_locked=True)
     ids = list(session.scalars(claim))
     if not ids:
-        return 0
+        return []
     messages = session.scalars(
         select(Message)
         .where(Message.id.in_(ids))
         .order_by(Message.id)
         .options(selectinload(Message.conversation))
     ).all()
+    deliveries = [_delivery_of(session, keyring, m) for m in messages]
     for message in messages:
-        _deliver(session, keyring, senders, message)
+        message.next_attempt_at = now + timedelta(seconds=LEASE_SECONDS)
     session.flush()
-    return len(messages)
+    return deliveries
 
 
-def _deliver(session: Session, keyring: Keyring, senders: Senders, message: Message) -> None:
-    sender = senders.get(message.channel)
-    if sender is None:
-        result = DeliveryResult(False, "no_sender", retryable=False)
-    else:
+def send_all(senders: Senders, deliveries: list[Delivery]) -> list[tuple[str, DeliveryResult]]:
+    """Hand each delivery to its channel's sender (outside any transaction)."""
+    results: list[tuple[str, DeliveryResult]] = []
+    for delivery in deliveries:
+        sender = senders.get(delivery.channel)
+        if sender is None:
+            results.append((delivery.message_uid, DeliveryResult(False, "no_sender")))
+            continue
         try:
-            result = sender.send(_delivery_of(session, keyring, message))
+            result = sender.send(delivery)
         except Exception:
-            log.exception("sender failed", extra={"channel": message.channel})
+            log.exception("sender failed", extra={"channel": delivery.channel})
             result = DeliveryResult(False, "network", retryable=True)
-    record_result(message, result)
+        results.append((delivery.message_uid, result))
+    return results
+
+
+def record_results(session: Session, results: list[tuple[str, DeliveryResult]]) -> None:
+    """Store what happened to each sent delivery."""
+    for uid, result in results:
+        message = session.scalar(select(Message).where(Message.uid == uid))
+        if message is not None:
+            record_result(message, result)
+    session.flush()
+
+
+def deliver_pending(
+    session: Session, keyring: Keyring, senders: Senders, *, limit: int = 20
+) -> int:
+    """Claim, send and record in one session (tests and one-off use); the number tried.
+
+    The worker uses the three steps with a commit between them, so that no transaction is
+    open while a channel is called.
+    """
+    deliveries = claim_due(session, keyring, limit=limit)
+    record_results(session, send_all(senders, deliveries))
+    return len(deliveries)
 
 
 def record_result(message: Message, result: DeliveryResult, now: datetime | None = None) -> None:

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy.orm import Session
 
+from stemme.db import utcnow
 from stemme.identity.access import Principal
-from stemme.inbox import service
+from stemme.inbox import feedback, service, stats, work
 from stemme.inbox.models import Message
 from stemme.inbox.schemas import (
+    AssignmentIn,
+    CannedOut,
+    ConversationDetailOut,
     ConversationOut,
     ConversationPage,
+    FeedbackOut,
+    FiguresOut,
+    GroupFiguresOut,
+    MessageDetailOut,
     MessageOut,
+    NoteOut,
     OriginalOut,
+    SlaOut,
+    StatusIn,
+    TextIn,
+    TransferIn,
     TriageCorrection,
 )
 from stemme.privacy.crypto import Keyring
@@ -63,9 +79,161 @@ def list_conversations(
     return ConversationPage(total=total, items=[_out(v) for v in items])
 
 
-@router.get("/conversations/{conversation_id}", response_model=ConversationOut)
-def get_conversation(session: DbSession, caller: Caller, conversation_id: int) -> ConversationOut:
-    return _out(service.get_conversation(session, caller, conversation_id))
+def _detail(session: Session, caller: Principal, conversation_id: int) -> ConversationDetailOut:
+    view = service.get_conversation(session, caller, conversation_id)
+    return ConversationDetailOut(
+        id=view.id,
+        channel=view.channel,
+        district=view.district,
+        category=view.category,
+        urgent=view.urgent,
+        status=view.status,
+        outcome=view.outcome,
+        lang=view.lang,
+        assignee_id=view.assignee_id,
+        created_at=view.created_at,
+        first_response_at=view.first_response_at,
+        messages=[
+            MessageDetailOut(
+                id=m.id,
+                direction=m.direction,
+                text=m.text,
+                created_at=m.created_at,
+                kind=m.kind,
+                category=m.category,
+                urgent=m.urgent,
+                reasons=list(m.reasons),
+                delivery=m.delivery,
+                delivery_error=m.delivery_error,
+                author_id=m.author_id,
+            )
+            for m in view.messages
+        ],
+        notes=[NoteOut(**asdict(n)) for n in work.notes(session, caller, conversation_id)],
+    )
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationDetailOut)
+def get_conversation(
+    session: DbSession, caller: Caller, conversation_id: int
+) -> ConversationDetailOut:
+    """One conversation with every message's kind, triage and delivery state, and notes."""
+    return _detail(session, caller, conversation_id)
+
+
+@router.post(
+    "/conversations/{conversation_id}/replies",
+    response_model=ConversationDetailOut,
+    status_code=201,
+)
+def post_reply(
+    session: DbSession,
+    caller: Caller,
+    ring: Annotated[Keyring, Depends(keyring)],
+    conversation_id: int,
+    body: TextIn,
+) -> ConversationDetailOut:
+    """Queue a reply on the conversation's channel; its delivery state shows in ``messages``."""
+    work.reply(session, caller, ring, conversation_id, body.text)
+    return _detail(session, caller, conversation_id)
+
+
+@router.post(
+    "/conversations/{conversation_id}/notes", response_model=ConversationDetailOut, status_code=201
+)
+def post_note(
+    session: DbSession,
+    caller: Caller,
+    ring: Annotated[Keyring, Depends(keyring)],
+    conversation_id: int,
+    body: TextIn,
+) -> ConversationDetailOut:
+    """An internal note (never sent to the citizen)."""
+    work.add_note(session, caller, ring, conversation_id, body.text)
+    return _detail(session, caller, conversation_id)
+
+
+@router.put("/conversations/{conversation_id}/assignment", response_model=ConversationDetailOut)
+def put_assignment(
+    session: DbSession, caller: Caller, conversation_id: int, body: AssignmentIn
+) -> ConversationDetailOut:
+    work.assign(session, caller, conversation_id, body.user_id)
+    return _detail(session, caller, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/transfer", status_code=204)
+def post_transfer(
+    session: DbSession, caller: Caller, conversation_id: int, body: TransferIn
+) -> Response:
+    """Move to another district's queue (it may leave the caller's scope: no body)."""
+    work.transfer(session, caller, conversation_id, body.district)
+    return Response(status_code=204)
+
+
+@router.put("/conversations/{conversation_id}/status", response_model=ConversationDetailOut)
+def put_status(
+    session: DbSession,
+    caller: Caller,
+    ring: Annotated[Keyring, Depends(keyring)],
+    conversation_id: int,
+    body: StatusIn,
+) -> ConversationDetailOut:
+    """new, open, waiting or closed (closing needs an outcome and sends the feedback question)."""
+    work.set_status(session, caller, ring, conversation_id, body.status, body.outcome)
+    return _detail(session, caller, conversation_id)
+
+
+@router.post("/messages/{message_id}/retry", response_model=ConversationDetailOut)
+def post_retry(session: DbSession, caller: Caller, message_id: int) -> ConversationDetailOut:
+    """Queue a reply that could not be delivered again."""
+    message = work.retry_delivery(session, caller, message_id)
+    return _detail(session, caller, message.conversation_id)
+
+
+@router.get("/canned-replies", response_model=list[CannedOut])
+def canned_replies(session: DbSession, caller: Caller, lang: str = "nb") -> list[CannedOut]:
+    return [CannedOut(**asdict(c)) for c in work.canned_replies(session, caller, lang)]
+
+
+@router.get("/inbox/sla", response_model=SlaOut)
+def sla(
+    session: DbSession,
+    caller: Caller,
+    ctx: Annotated[AppContext, Depends(app_context)],
+    days: Annotated[int, Query(ge=1, le=730)] = 90,
+) -> SlaOut:
+    """Volumes and first-response minutes per district and channel."""
+    until = utcnow()
+    report = stats.sla_report(
+        session, caller, until - timedelta(days=days), until, ctx.settings.first_response_minutes
+    )
+    return SlaOut(
+        since=report.since,
+        until=report.until,
+        total=FiguresOut(**asdict(report.total)),
+        groups=[
+            GroupFiguresOut(district=d, channel=c, **asdict(f))
+            for (d, c), f in report.by_district_channel.items()
+        ],
+    )
+
+
+@router.get("/inbox/feedback", response_model=list[FeedbackOut])
+def feedback_figures(
+    session: DbSession,
+    caller: Caller,
+    ctx: Annotated[AppContext, Depends(app_context)],
+    days: Annotated[int, Query(ge=1, le=730)] = 90,
+) -> list[FeedbackOut]:
+    """Citizens' ratings per district (no average below the minimum group size)."""
+    since = utcnow() - timedelta(days=days)
+    rows = feedback.feedback_by_district(session, caller, since, ctx.settings.min_group_size)
+    return [
+        FeedbackOut(
+            district=r.district, answers=r.answers, average=r.average, distribution=r.distribution
+        )
+        for r in rows
+    ]
 
 
 @router.post("/messages/{message_id}/triage", response_model=ConversationOut)

@@ -417,6 +417,12 @@ def _visible_message(session: Session, principal: Principal, message_id: int) ->
     return message
 
 
+def conversation_of_message(session: Session, principal: Principal, message_id: int) -> int:
+    """The id of the (visible) conversation a message belongs to."""
+    principal.require(Permission.VIEW_INBOX)
+    return _visible_message(session, principal, message_id).conversation_id
+
+
 def _view(conversation: Conversation) -> ConversationView:
     return ConversationView(
         id=conversation.id,

@@ -84,9 +84,10 @@ def retry_delivery(session: Session, principal: Principal, message_id: int) -> M
     """Queue a reply that failed again."""
     principal.require(Permission.WORK_INBOX)
     message = _visible_message(session, principal, message_id)
-    if message.direction != "out" or message.delivery != "failed":
+    if message.direction != "out":
         raise InvalidInputError("Bare svar som ikke ble levert kan sendes på nytt.")
-    outbound.requeue(message)
+    if message.delivery == "failed":  # queued, retrying or sent: nothing to do
+        outbound.requeue(message)
     return message
 
 
@@ -230,7 +231,7 @@ def transfer(
         raise InvalidInputError("Ukjent politidistrikt: %(district)s", district=district)
     previous = conversation.district
     if previous == district:
-        raise InvalidInputError("Samtalen hører allerede til %(district)s.", district=district)
+        return conversation  # already there: nothing to do
     conversation.district = district
     conversation.assignee_id = None
     if conversation.status != "closed":

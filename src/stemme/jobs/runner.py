@@ -66,11 +66,20 @@ class Worker:
         with transaction(self.sessions) as session:
             done = service.analyze_pending(session, self.keyring, limit=self.batch)
         if self.senders is not None:
-            with transaction(self.sessions) as session:
-                done += outbound.deliver_pending(
-                    session, self.keyring, self.senders, limit=self.batch
-                )
+            done += self._deliver()
         return done
+
+    def _deliver(self) -> int:
+        """Claim due outbound messages, send them with no transaction open, record results."""
+        assert self.senders is not None
+        with transaction(self.sessions) as session:
+            deliveries = outbound.claim_due(session, self.keyring, limit=self.batch)
+        if not deliveries:
+            return 0
+        results = outbound.send_all(self.senders, deliveries)
+        with transaction(self.sessions) as session:
+            outbound.record_results(session, results)
+        return len(deliveries)
 
     def drain(self) -> int:
         """Work until nothing is due (``stemme worker --once``); the number handled."""

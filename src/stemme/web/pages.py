@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from stemme import geo
-from stemme.errors import N_
+from stemme.errors import N_, StemmeError
 from stemme.identity.access import Permission
 from stemme.web.deps import AppContext, WebUser, csrf_token
 from stemme.web.i18n import current_language, gettext_
@@ -30,6 +32,12 @@ FLASH_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "token_revoked": ("success", N_("API-nøkkelen er trukket tilbake.")),
     "district_changed": ("info", N_("Visningen er byttet.")),
+    "reply_queued": ("success", N_("Svaret er lagt i kø for sending.")),
+    "note_added": ("success", N_("Notatet er lagret.")),
+    "assigned": ("success", N_("Samtalen er tildelt.")),
+    "transferred": ("success", N_("Samtalen er overført.")),
+    "status_changed": ("success", N_("Statusen er endret.")),
+    "triage_corrected": ("success", N_("Vurderingen er rettet og lagret som treningsdata.")),
 }
 
 
@@ -42,6 +50,8 @@ class NavItem:
 
 NAVIGATION = (
     NavItem("/", N_("Oversikt"), Permission.VIEW_DASHBOARD),
+    NavItem("/inbox", N_("Innboks"), Permission.VIEW_INBOX),
+    NavItem("/reports/inbox", N_("Svartider"), Permission.VIEW_INBOX),
     NavItem("/admin/users", N_("Brukere"), Permission.MANAGE_USERS),
     NavItem("/admin/audit", N_("Revisjonslogg"), Permission.READ_AUDIT),
     NavItem("/account", N_("Min konto"), Permission.MANAGE_OWN_TOKENS),
@@ -112,6 +122,16 @@ def redirect(url: str, flash: str | None = None, ctx: AppContext | None = None) 
     if flash:
         set_cookie(response, ctx, FLASH_COOKIE, flash, max_age=60)
     return response
+
+
+def attempt(session: Session, action: Callable[[], object]) -> str | None:
+    """Run one service call in a savepoint: its error in the reader's language, or None."""
+    try:
+        with session.begin_nested():
+            action()
+    except StemmeError as exc:
+        return exc.render(gettext_)
+    return None
 
 
 def safe_next(url: str | None) -> str:

@@ -1,0 +1,484 @@
+"""HTML pages of the operator inbox: the queue, a conversation, and the SLA dashboard.
+
+Thin adapters over ``inbox.service``, ``inbox.work``, ``inbox.stats`` and
+``inbox.feedback``. Live updates are htmx polling of two fragments (the queue and a
+conversation's thread); a new urgent conversation is announced in an alert region.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from stemme import geo
+from stemme.db import utcnow
+from stemme.errors import StemmeError
+from stemme.identity.access import Permission
+from stemme.identity.models import User
+from stemme.inbox import feedback, labels, service, stats, work
+from stemme.inbox.models import OUTCOMES, STATUSES, Conversation
+from stemme.inbox.outbound import DELIVERY_ERRORS
+from stemme.privacy.crypto import Keyring
+from stemme.understanding.triage import CATEGORIES
+from stemme.web.deps import (
+    AppContext,
+    DbSession,
+    WebUser,
+    app_context,
+    csrf_token,
+    verify_csrf,
+    web_user,
+)
+from stemme.web.i18n import gettext_
+from stemme.web.pages import attempt, redirect, render_page
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+
+Ctx = Annotated[AppContext, Depends(app_context)]
+Me = Annotated[WebUser, Depends(web_user)]
+POLL_SECONDS = 5
+CHANNELS = ("messenger", "instagram", "webchat", "email")
+
+
+def _keyring(ctx: AppContext) -> Keyring:
+    return Keyring.from_setting(ctx.settings.encryption_keys)
+
+
+def _translated(mapping: dict[str, str]) -> dict[str, str]:
+    return {key: gettext_(label) for key, label in mapping.items()}
+
+
+def _label_context() -> dict[str, Any]:
+    return {
+        "category_labels": _translated(labels.CATEGORY_LABELS),
+        "status_labels": _translated(labels.STATUS_LABELS),
+        "outcome_labels": _translated(labels.OUTCOME_LABELS),
+        "channel_labels": _translated(labels.CHANNEL_LABELS),
+        "kind_labels": _translated(labels.KIND_LABELS),
+        "delivery_labels": _translated(labels.DELIVERY_LABELS),
+        "delivery_errors": _translated(DELIVERY_ERRORS),
+        "language_labels": _translated(labels.LANGUAGE_LABELS),
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+
+def _queue_filter(me: WebUser, params: dict[str, str]) -> service.ConversationFilter:
+    assignee: int | str | None = None
+    if params.get("assignee") == "me":
+        assignee = me.user.id
+    elif params.get("assignee") == "none":
+        assignee = "none"
+    urgent = True if params.get("urgent") == "1" else None
+    page = int(params["page"]) if params.get("page", "").isdigit() else 1
+    return service.ConversationFilter(
+        channel=params.get("channel") or None,
+        district=params.get("district") or None,
+        status=params.get("status", service.ACTIVE) or None,
+        category=params.get("category") or None,
+        urgent=urgent,
+        page=max(1, page),
+        per_page=25,
+        assignee=assignee,
+    )
+
+
+def _queue_data(session: Session, me: WebUser, request: Request) -> dict[str, Any]:
+    params = dict(request.query_params)
+    filters = _queue_filter(me, params)
+    total, items = service.list_conversations(session, me.view, filters)
+    names = _user_names(session, {c.assignee_id for c in items if c.assignee_id})
+    since = int(params["since"]) if params.get("since", "").isdigit() else None
+    newest_urgent = _newest_urgent(session, me)
+    query = urlencode({k: v for k, v in params.items() if k not in ("since", "page") and v})
+    return {
+        "version": _version(
+            [
+                (
+                    c.id,
+                    c.status,
+                    c.urgent,
+                    c.category,
+                    c.assignee_id,
+                    len(c.messages),
+                    c.messages[-1].analyzed if c.messages else None,
+                )
+                for c in items
+            ],
+            total,
+        ),
+        "filters": params,
+        "status_filter": filters.status or "",
+        "total": total,
+        "items": items,
+        "assignees": names,
+        "page": filters.page,
+        "pages": max(1, -(-total // filters.per_page)),
+        "query": query,
+        "newest_urgent": newest_urgent,
+        "new_urgent": since is not None and newest_urgent > since,
+        "now": utcnow(),
+    }
+
+
+def _version(*parts: object) -> str:
+    """A short fingerprint of what a fragment shows: unchanged means nothing to redraw."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def _newest_urgent(session: Session, me: WebUser) -> int:
+    """The id of the newest urgent, not yet closed conversation the user can see (or 0)."""
+    newest = session.scalar(
+        select(func.max(Conversation.id)).where(
+            Conversation.urgent.is_(True),
+            Conversation.status != "closed",
+            me.view.scope_filter(Conversation.district),
+        )
+    )
+    return int(newest or 0)
+
+
+def _user_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
+    return {row.id: row.display_name for row in rows}
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def queue_page(request: Request, ctx: Ctx, session: DbSession, me: Me) -> Response:
+    me.principal.require(Permission.VIEW_INBOX)
+    return render_page(
+        request,
+        ctx,
+        "inbox/queue.html",
+        me,
+        **_queue_data(session, me, request),
+        **_label_context(),
+        district_choices=[d for d in geo.POLICE_DISTRICTS if me.view.covers(d)],
+        channels=CHANNELS,
+        categories=CATEGORIES,
+        statuses=STATUSES,
+    )
+
+
+@router.get("/inbox/queue", response_class=HTMLResponse)
+def queue_fragment(request: Request, ctx: Ctx, session: DbSession, me: Me) -> Response:
+    """The queue table alone: what the page polls for live updates."""
+    me.principal.require(Permission.VIEW_INBOX)
+    data = {**_queue_data(session, me, request), **_label_context(), "user": me}
+    if data["version"] == request.query_params.get("version") and not data["new_urgent"]:
+        return Response(status_code=204)  # nothing changed: htmx keeps the page (and focus)
+    html = ctx.templates.get_template("inbox/_queue.html").render(data)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+# --- one conversation -----------------------------------------------------------------------
+
+
+def _conversation_data(session: Session, me: WebUser, conversation_id: int) -> dict[str, Any]:
+    view = service.get_conversation(session, me.view, conversation_id)
+    authors = _user_names(session, {m.author_id for m in view.messages if m.author_id})
+    may_work = me.principal.can(Permission.WORK_INBOX)
+    return {
+        "version": _version(
+            [(m.id, m.analyzed, m.delivery, m.category, m.urgent) for m in view.messages],
+            view.status,
+        ),
+        "c": view,
+        "authors": authors,
+        "assignee_name": _user_names(session, {view.assignee_id}).get(view.assignee_id or 0)
+        if view.assignee_id
+        else None,
+        "notes": work.notes(session, me.view, conversation_id),
+        "may_work": may_work,
+        "may_read_originals": me.principal.can(Permission.READ_ORIGINALS),
+        "canned": work.canned_replies(session, me.view, view.lang) if may_work else [],
+        "assignable": work.assignable_users(session, me.view, conversation_id) if may_work else [],
+        "categories": CATEGORIES,
+        "statuses": STATUSES,
+        "outcomes": OUTCOMES,
+        "districts": geo.POLICE_DISTRICTS,
+    }
+
+
+def _conversation_page(
+    request: Request,
+    ctx: AppContext,
+    session: Session,
+    me: WebUser,
+    conversation_id: int,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    return render_page(
+        request,
+        ctx,
+        "inbox/conversation.html",
+        me,
+        status_code=status_code,
+        **_conversation_data(session, me, conversation_id),
+        **_label_context(),
+        **extra,
+    )
+
+
+@router.get("/inbox/{conversation_id}", response_class=HTMLResponse)
+def conversation_page(
+    request: Request, ctx: Ctx, session: DbSession, me: Me, conversation_id: int
+) -> Response:
+    me.principal.require(Permission.VIEW_INBOX)
+    return _conversation_page(request, ctx, session, me, conversation_id)
+
+
+@router.get("/inbox/{conversation_id}/thread", response_class=HTMLResponse)
+def thread_fragment(
+    request: Request, ctx: Ctx, session: DbSession, me: Me, conversation_id: int
+) -> Response:
+    """The messages of a conversation alone: polled for live updates."""
+    me.principal.require(Permission.VIEW_INBOX)
+    data = {
+        **_conversation_data(session, me, conversation_id),
+        **_label_context(),
+        "csrf_token": csrf_token(request, ctx),
+    }
+    if data["version"] == request.query_params.get("version"):
+        return Response(status_code=204)  # nothing new: the page (and an open original) stays
+    html = ctx.templates.get_template("inbox/_thread.html").render(data)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+def _act(
+    request: Request,
+    ctx: AppContext,
+    session: Session,
+    me: WebUser,
+    conversation_id: int,
+    action: Callable[[], object],
+    flash: str,
+    form: dict[str, str] | None = None,
+) -> Response:
+    """Run one operator action; back to the conversation, or the page with the error."""
+    me.principal.require(Permission.WORK_INBOX)  # a role without it gets 403, not a form error
+    error = attempt(session, action)
+    if error is not None:
+        return _conversation_page(
+            request, ctx, session, me, conversation_id, status_code=422, error=error, form=form
+        )
+    try:
+        service.get_conversation(session, me.view, conversation_id)
+    except StemmeError:  # e.g. transferred out of the user's scope
+        return redirect("/inbox", flash, ctx)
+    return redirect(f"/inbox/{conversation_id}", flash, ctx)
+
+
+@router.post("/inbox/{conversation_id}/reply")
+def post_reply(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    me: Me,
+    conversation_id: int,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    ring = _keyring(ctx)
+    return _act(
+        request,
+        ctx,
+        session,
+        me,
+        conversation_id,
+        lambda: work.reply(session, me.view, ring, conversation_id, text),
+        "reply_queued",
+        {"text": text},
+    )
+
+
+@router.get("/inbox/{conversation_id}/canned", response_class=HTMLResponse)
+def canned_fragment(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    me: Me,
+    conversation_id: int,
+    key: Annotated[str, Query()] = "",
+) -> Response:
+    """The reply box filled with a canned reply (variables filled in)."""
+    me.principal.require(Permission.WORK_INBOX)
+    text = work.fill_canned(session, me.view, conversation_id, key).body if key else ""
+    html = ctx.templates.get_template("inbox/_reply_box.html").render(text=text)
+    return HTMLResponse(html)
+
+
+@router.post("/inbox/{conversation_id}/notes")
+def post_note(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    me: Me,
+    conversation_id: int,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    ring = _keyring(ctx)
+    return _act(
+        request,
+        ctx,
+        session,
+        me,
+        conversation_id,
+        lambda: work.add_note(session, me.view, ring, conversation_id, text),
+        "note_added",
+        {"note": text},
+    )
+
+
+@router.post("/inbox/{conversation_id}/assign")
+def post_assign(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    me: Me,
+    conversation_id: int,
+    user_id: Annotated[str, Form()] = "",
+) -> Response:
+    target = me.user.id if user_id == "me" else (int(user_id) if user_id.isdigit() else None)
+    return _act(
+        request,
+        ctx,
+        session,
+        me,
+        conversation_id,
+        lambda: work.assign(session, me.view, conversation_id, target),
+        "assigned",
+    )
+
+
+@router.post("/inbox/{conversation_id}/transfer")
+def post_transfer(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    me: Me,
+    conversation_id: int,
+    district: Annotated[str, Form()] = "",
+) -> Response:
+    return _act(
+        request,
+        ctx,
+        session,
+        me,
+        conversation_id,
+        lambda: work.transfer(session, me.view, conversation_id, district),
+        "transferred",
+    )
+
+
+@router.post("/inbox/{conversation_id}/status")
+def post_status(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    me: Me,
+    conversation_id: int,
+    status: Annotated[str, Form()] = "",
+    outcome: Annotated[str, Form()] = "",
+) -> Response:
+    ring = _keyring(ctx)
+    return _act(
+        request,
+        ctx,
+        session,
+        me,
+        conversation_id,
+        lambda: work.set_status(session, me.view, ring, conversation_id, status, outcome or None),
+        "status_changed",
+    )
+
+
+@router.post("/inbox/messages/{message_id}/triage")
+def post_triage(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    me: Me,
+    message_id: int,
+    category: Annotated[str, Form()] = "",
+    urgent: Annotated[str, Form()] = "",
+) -> Response:
+    conversation_id = service.conversation_of_message(session, me.view, message_id)
+    return _act(
+        request,
+        ctx,
+        session,
+        me,
+        conversation_id,
+        lambda: service.correct_triage(session, me.view, message_id, category, bool(urgent)),
+        "triage_corrected",
+    )
+
+
+@router.post("/inbox/messages/{message_id}/retry")
+def post_retry(request: Request, ctx: Ctx, session: DbSession, me: Me, message_id: int) -> Response:
+    conversation_id = service.conversation_of_message(session, me.view, message_id)
+    return _act(
+        request,
+        ctx,
+        session,
+        me,
+        conversation_id,
+        lambda: work.retry_delivery(session, me.view, message_id),
+        "reply_queued",
+    )
+
+
+@router.post("/inbox/messages/{message_id}/original", response_class=HTMLResponse)
+def post_original(
+    request: Request, ctx: Ctx, session: DbSession, me: Me, message_id: int
+) -> Response:
+    """The unredacted original in place of the redacted text (an audited read)."""
+    original = service.read_original(session, me.view, _keyring(ctx), message_id)
+    html = ctx.templates.get_template("inbox/_original.html").render(
+        text=original, message_id=message_id
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+
+@router.get("/reports/inbox", response_class=HTMLResponse)
+def dashboard_page(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    me: Me,
+    days: Annotated[int, Query(ge=1, le=730)] = 90,
+) -> Response:
+    me.principal.require(Permission.VIEW_INBOX)
+    until = utcnow()
+    since = until - timedelta(days=days)
+    report = stats.sla_report(session, me.view, since, until, ctx.settings.first_response_minutes)
+    answers = feedback.feedback_by_district(session, me.view, since, ctx.settings.min_group_size)
+    return render_page(
+        request,
+        ctx,
+        "inbox/dashboard.html",
+        me,
+        report=report,
+        answers=answers,
+        days=days,
+        targets=ctx.settings.first_response_minutes,
+        min_group_size=ctx.settings.min_group_size,
+        **_label_context(),
+    )
