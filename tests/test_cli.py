@@ -449,3 +449,35 @@ def test_console_script(url: str, tmp_path: Path) -> None:
     assert refused.stdout == ""
     [line] = refused.stderr.splitlines()
     assert line.startswith("stemme: Ukjent rolle: boss")
+
+
+def test_triage_export_labels_writes_the_latest_correction_with_redacted_text(
+    url: str, sessions: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    import json
+
+    from stemme.db import utcnow
+    from stemme.identity.access import command_line_principal
+    from stemme.inbox import service as inbox
+    from stemme.inbox.types import InboundMessage
+    from stemme.privacy.crypto import Keyring
+
+    keyring = Keyring.from_setting(settings.encryption_keys)
+    principal = command_line_principal()
+    with transaction(sessions) as session:
+        text_in = "Ring meg på 912 34 567, noen selger hasj bak skolen"
+        received = inbox.receive(
+            session, keyring, InboundMessage("webchat", "cli", "cli-1", text_in, utcnow(), "Oslo")
+        )
+        inbox.analyze_pending(session, keyring)
+        inbox.correct_triage(session, principal, received.message_id, "question", False)
+        inbox.correct_triage(session, principal, received.message_id, "tip", True)
+    target = tmp_path / "labels.jsonl"
+    result = run(url, "triage", "export-labels", "--output", str(target))
+    assert result.exit_code == 0, result.output
+    assert "1" in result.output
+    [line] = target.read_text(encoding="utf-8").splitlines()
+    label = json.loads(line)
+    assert (label["category"], label["urgent"]) == ("tip", True)
+    assert "912 34 567" not in label["text"]
+    assert "<PHONE>" in label["text"]

@@ -297,6 +297,24 @@ def triage_train(
     typer.echo(run_train(labels, output))
 
 
+@triage_app.command("export-labels")
+@clear_errors
+def triage_export_labels(
+    output: Annotated[Path, typer.Option(help="Where to write the labels (JSON Lines)")],
+) -> None:
+    """Write the operators' triage corrections (redacted text) for `triage train --labels`."""
+    import json
+
+    from stemme.inbox.service import training_labels
+
+    with unit_of_work() as session:
+        labels = training_labels(session)
+    with output.open("w", encoding="utf-8") as handle:
+        for label in labels:
+            handle.write(json.dumps(label, ensure_ascii=False) + "\n")
+    typer.echo(f"Skrev {len(labels)} rettelser til {output}.")
+
+
 @keys_app.command("generate")
 @clear_errors
 def keys_generate(

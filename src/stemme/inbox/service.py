@@ -512,3 +512,22 @@ def correct_triage(
         details={"from": previous, "to": {"category": category, "urgent": urgent}},
     )
     return label
+
+
+def training_labels(session: Session) -> list[dict[str, object]]:
+    """Operators' corrections as training examples for ``stemme triage train --labels``:
+    the latest correction of each message, with its redacted text (never the original)."""
+    rows = session.execute(
+        select(TriageLabel, Message.redacted_text)
+        .join(Message, Message.id == TriageLabel.message_id)
+        .where(Message.redacted_text.is_not(None))
+        .order_by(TriageLabel.message_id, TriageLabel.id)
+    ).all()
+    latest: dict[int, dict[str, object]] = {}
+    for label, text in rows:
+        latest[label.message_id] = {
+            "text": text,
+            "category": label.category,
+            "urgent": label.urgent,
+        }
+    return list(latest.values())
