@@ -88,7 +88,18 @@ class Worker:
             total += done
         return total
 
+    def warm_up(self) -> None:
+        """Load the language, privacy and triage models now, outside any transaction: on
+        SQLite a transaction holds the write lock, and loading takes seconds."""
+        from stemme.understanding.pipeline import analyze
+
+        try:
+            analyze("Hei, dette er en prøve.")
+        except Exception:
+            log.exception("warm-up failed")
+
     def run_forever(self) -> None:
+        self.warm_up()
         log.info("worker started")
         while not self._stop.is_set():
             try:
