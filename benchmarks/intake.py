@@ -1,0 +1,310 @@
+"""Intake under load: signed Meta deliveries to a real server on PostgreSQL.
+
+    python benchmarks/intake.py [--rate 200] [--seconds 60] [--conversations 100000]
+
+1. Starts a throw-away PostgreSQL (pgserver), migrates it, and runs ``stemme serve`` (the web
+   process, jobs off) and ``stemme worker`` (analysis) as separate real processes.
+2. Sends ``--rate`` signed Messenger deliveries per second for ``--seconds`` seconds on an
+   open-loop schedule (a slow answer does not slow the sender down), each a new message.
+   Reports the acknowledgement latency (p50/p95/p99/max) and, per message, the time from
+   its acknowledgement until it is analysed and listed in the queue (p50/p95/max).
+3. Fills the database up to ``--conversations`` conversations and times the queue page
+   (``GET /inbox``, logged in as a national operator) 50 times: p50/p95.
+
+Targets (issue 6): acknowledgement p99 < 50 ms at 200/s for 60 s; triaged and visible in the
+queue within 2 s (p95); the queue page with 100 000 conversations in < 300 ms (p95).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-app-secret"  # noqa: S105 - a throw-away benchmark secret
+PAGE = "900800700"
+KEY = "bench:Ztc1TX2LLjfVXM31MtQGee1G8lRf3TaOfBt3eH0ZOrw="
+TEXTS = (
+    "Hei, sykkelen min ble stjålet i Bergen i går. Ring meg på 912 34 567",
+    "Hvordan fornyer jeg passet? Mvh Kari Nordmann",
+    "Det selges hasj bak skolen i Drammen hver fredag",
+    "Takk for god hjelp i Tromsø!",
+    "Hjelp, det er en mann med kniv utenfor døra mi nå!",
+)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(share * len(ordered) + 0.5) - 1))]
+
+
+def _program() -> str:
+    here = Path(sys.executable).parent
+    program = shutil.which("stemme", path=str(here)) or shutil.which("stemme")
+    if program is None:
+        sys.exit("the stemme console script is not installed (pip install -e .)")
+    return program
+
+
+def _env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("STEMME_")}
+    env.update(
+        STEMME_DATABASE_URL=database_url,
+        STEMME_ENCRYPTION_KEYS=KEY,
+        STEMME_META_APP_SECRET=SECRET,
+        STEMME_META_PAGE_TOKENS=json.dumps({PAGE: "token"}),
+        STEMME_META_GRAPH_URL="http://127.0.0.1:9/v21.0",  # nothing listens: replies fail fast
+        STEMME_LOG_LEVEL="WARNING",
+        STEMME_COOKIE_SECURE="false",
+        **extra,
+    )
+    return env
+
+
+def _delivery(number: int) -> bytes:
+    event = {
+        "sender": {"id": f"psid-{number}"},
+        "recipient": {"id": PAGE},
+        "timestamp": int(time.time() * 1000),
+        "message": {"mid": f"bench-{number}", "text": TEXTS[number % len(TEXTS)]},
+    }
+    return json.dumps({"object": "page", "entry": [{"id": PAGE, "messaging": [event]}]}).encode()
+
+
+async def _send_all(url: str, rate: int, seconds: int) -> dict[str, float]:
+    """Open loop: delivery n is sent at start + n/rate; returns mid -> time acknowledged."""
+    from stemme.channels.meta import sign
+
+    acknowledged: dict[str, float] = {}
+    latencies: list[float] = []
+    failures = 0
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+        start = time.perf_counter()
+
+        async def one(number: int) -> None:
+            nonlocal failures
+            await asyncio.sleep(max(0.0, start + number / rate - time.perf_counter()))
+            body = _delivery(number)
+            sent = time.perf_counter()
+            answer = await http.post(
+                "/channels/meta/webhook",
+                content=body,
+                headers={"x-hub-signature-256": sign(SECRET, body)},
+            )
+            done = time.perf_counter()
+            if answer.status_code == 200:
+                latencies.append((done - sent) * 1000)
+                acknowledged[f"bench-{number}"] = time.time()
+            else:
+                failures += 1
+
+        await asyncio.gather(*(one(n) for n in range(rate * seconds)))
+        elapsed = time.perf_counter() - start
+    print(
+        f"sent {rate * seconds} deliveries in {elapsed:.1f} s "
+        f"({rate * seconds / elapsed:.0f}/s), {failures} refused"
+    )
+    print(
+        "acknowledge ms: "
+        f"p50 {percentile(latencies, 0.5):.1f}  p95 {percentile(latencies, 0.95):.1f}  "
+        f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies):.1f}"
+    )
+    return acknowledged
+
+
+def _visible_delays(database_url: str, acknowledged: dict[str, float], wait: float) -> None:
+    """Seconds from acknowledgement to analysed (= listed with its redacted text)."""
+    from sqlalchemy import create_engine, select
+
+    from stemme.inbox.models import Message
+
+    engine = create_engine(database_url)
+    deadline = time.time() + wait
+    while time.time() < deadline:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(Message.channel_message_id, Message.analyzed_at).where(
+                    Message.channel_message_id.like("bench-%")
+                )
+            ).all()
+        if len(rows) >= len(acknowledged) and all(a is not None for _, a in rows):
+            break
+        time.sleep(1)
+    delays = [
+        analysed.timestamp() - acknowledged[mid]
+        for mid, analysed in rows
+        if analysed is not None and mid in acknowledged
+    ]
+    missing = len(acknowledged) - len(delays)
+    engine.dispose()
+    print(
+        f"ack -> triaged and listed, s: p50 {percentile(delays, 0.5):.2f}  "
+        f"p95 {percentile(delays, 0.95):.2f}  max {max(delays):.2f}  "
+        f"({missing} acknowledged but not analysed within the wait)"
+    )
+
+
+def _fill(database_url: str, conversations: int) -> None:
+    """Bulk rows straight into PostgreSQL: closed and open conversations over a year."""
+    from sqlalchemy import create_engine, func, insert, select
+
+    from stemme.inbox.models import Conversation, Message
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        have = conn.execute(select(func.count(Conversation.id))).scalar_one()
+        now = datetime.now(UTC)
+        districts = ("Oslo", "Vest", "Øst", "Trøndelag", "Agder", "Nordland")
+        batch: list[dict[str, object]] = []
+        for n in range(have, conversations):
+            at = now - timedelta(minutes=n % 500_000)
+            batch.append(
+                {
+                    "channel": ("messenger", "instagram", "webchat", "email")[n % 4],
+                    "thread_key": f"fill-{n}",
+                    "channel_district": districts[n % 6],
+                    "district": districts[n % 6],
+                    "category": "question",
+                    "urgent": n % 97 == 0,
+                    "triage_corrected": False,
+                    "status": "closed" if n % 10 else "open",
+                    "created_at": at,
+                    "last_message_at": at,
+                    "emergency_replied": False,
+                    "out_of_hours_replied": False,
+                }
+            )
+            if len(batch) == 5000:
+                conn.execute(insert(Conversation), batch)
+                batch = []
+        if batch:
+            conn.execute(insert(Conversation), batch)
+        ids = conn.execute(
+            select(Conversation.id).where(Conversation.thread_key.like("fill-%"))
+        ).scalars()
+        rows = [
+            {
+                "uid": f"fill{cid:028d}",
+                "conversation_id": cid,
+                "channel": "messenger",
+                "direction": "in",
+                "channel_message_id": f"fill-{cid}",
+                "raw_encrypted": b"-",
+                "redacted_text": "Hei, hvordan fornyer jeg passet? <PERSON>",
+                "urgent": False,
+                "entity_types": [],
+                "reasons": [],
+                "created_at": now,
+                "analyzed_at": now,
+                "analysis_attempts": 1,
+                "kind": "citizen",
+                "delivery_attempts": 0,
+            }
+            for cid in ids
+        ]
+        for i in range(0, len(rows), 5000):
+            conn.execute(insert(Message), rows[i : i + 5000])
+    engine.dispose()
+
+
+def _queue_page(url: str, database_url: str, samples: int = 50) -> None:
+    subprocess.run(
+        [_program(), "user", "create", "--email", "bench@stemme.no", "--role", "operator",
+         "--password-stdin"],
+        input="bench-password-123\n", text=True, env=_env(database_url), check=True,
+        capture_output=True,
+    )  # fmt: skip
+    with httpx.Client(base_url=url, timeout=30) as http:
+        login = http.get("/login")
+        found = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+        csrf = found.group(1) if found else ""
+        http.post(
+            "/login",
+            data={"email": "bench@stemme.no", "password": "bench-password-123", "next": "/",
+                  "csrf_token": csrf},
+        )  # fmt: skip
+        timings = []
+        for _ in range(samples):
+            start = time.perf_counter()
+            page = http.get("/inbox")
+            timings.append((time.perf_counter() - start) * 1000)
+            assert page.status_code == 200, page.status_code
+        for _ in range(samples // 2):
+            start = time.perf_counter()
+            http.get("/inbox?status=closed&page=200")
+            timings.append((time.perf_counter() - start) * 1000)
+    print(
+        f"queue page ms ({samples + samples // 2} loads): p50 {percentile(timings, 0.5):.0f}  "
+        f"p95 {percentile(timings, 0.95):.0f}  max {max(timings):.0f}"
+    )
+
+
+def _start(args: list[str], env: dict[str, str], ready_url: str | None) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [_program(), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    if ready_url:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(ready_url, timeout=1).status_code == 200:
+                    return process
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        process.kill()
+        sys.exit("stemme serve did not start")
+    return process
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--port", type=int, default=8191)
+    args = parser.parse_args()
+
+    import pgserver  # type: ignore[import-untyped]
+
+    data_dir = Path(tempfile.mkdtemp(prefix="stemme-bench-pg-"))
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    database_url = server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        subprocess.run(
+            [_program(), "migrate"], env=_env(database_url), check=True, capture_output=True
+        )
+        url = f"http://127.0.0.1:{args.port}"
+        web_env = _env(database_url, STEMME_RUN_JOBS_IN_PROCESS="false")
+        processes.append(_start(["serve", "--port", str(args.port)], web_env, f"{url}/readyz"))
+        processes.append(_start(["worker"], _env(database_url), None))
+        time.sleep(5)  # the worker loads its models
+        print(f"PostgreSQL (pgserver), 1 web process + 1 worker process, {os.cpu_count()} cores")
+        acknowledged = asyncio.run(_send_all(url, args.rate, args.seconds))
+        _visible_delays(database_url, acknowledged, wait=120)
+        _fill(database_url, args.conversations)
+        _queue_page(url, database_url)
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait(timeout=10)
+        server.cleanup()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
