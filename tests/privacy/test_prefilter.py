@@ -10,11 +10,14 @@ from hypothesis import strategies as st
 
 from stemme.privacy import contact, names, numbers, phone, places, prefilter
 from stemme.privacy.prefilter import (
+    PLAIN,
+    WORDS,
     Frequencies,
     TextGrams,
     may_match,
     required_all,
     required_grams,
+    shape,
 )
 from stemme.understanding import rules
 
@@ -41,10 +44,11 @@ TEXTS = [
     "Snap: xXdaddyMikeXx, insta @ola_99, discord jokerboy#1234",
     "Kontonummer 1234.56.78903, kort 4111 1111 1111 1111, fnr 01019012345",
     "Storgata 12B, 0155 Oslo. Bilen har skilt EL 12345",
+    "<PERSON> sa: «hjelp!» – på E6 nå, 14-åring, ٣ år, x_y, tab\tny\nlinje",
     "ſelvmord ſkal İstanbul Σίσυφος KELVIN K",  # characters re folds specially
     "",
 ]
-WORDS = [
+PIECES = [
     "hei",
     "Hjelp",
     "jeg",
@@ -75,10 +79,12 @@ WORDS = [
 
 def _assert_sound(pattern: re.Pattern[str], text: str) -> None:
     if pattern.search(text) is not None:
-        grams = TextGrams(text)
-        assert grams.may_match(required_grams(pattern)), (pattern.pattern[:80], text)
-        for strings in required_all(pattern):
-            assert not grams.safe or grams.has_any(strings), (pattern.pattern, text)
+        for alphabet in (PLAIN, WORDS):
+            grams = TextGrams(text, alphabet)
+            required = required_grams(pattern, alphabet=alphabet)
+            assert grams.may_match(required), (pattern.pattern[:80], text, alphabet)
+            for strings in required_all(pattern, alphabet=alphabet):
+                assert not grams.safe or grams.has_any(strings), (pattern.pattern, text)
         assert may_match(pattern, text), (pattern.pattern[:80], text)
 
 
@@ -91,7 +97,7 @@ def test_required_strings_of_every_pattern_are_in_every_match(text: str) -> None
 
 
 @SETTINGS
-@given(st.lists(st.sampled_from(WORDS) | st.text(max_size=4), max_size=12))
+@given(st.lists(st.sampled_from(PIECES) | st.text(max_size=4), max_size=12))
 def test_required_strings_hold_for_random_texts(parts: list[str]) -> None:
     text = " ".join(parts)
     for pattern in PATTERNS:
@@ -166,3 +172,28 @@ def test_final_sigma_is_not_filtered() -> None:
     assert "ΟΔΟΣ".lower().endswith("ς")  # str.lower writes a final sigma, re does not
     assert TextGrams("ΟΔΟΣ").may_match(required_grams(pattern))
     assert may_match(pattern, "ΟΔΟΣ")
+
+
+def test_shaped_texts() -> None:
+    assert shape("Hei, Ola-99!") == " hei  ola 00  "
+    assert shape("") == "  "
+    assert shape("x_y ٣²") == " x_y 0² "  # "_" and "²" are \w, "٣" is a decimal digit
+
+
+def test_word_edges_are_spaces_in_shaped_texts() -> None:
+    son = re.compile(r"(?<![\w])(?:son)(?![\w])", re.IGNORECASE)
+    required = required_grams(son, alphabet=WORDS)
+    assert required in ({" son"}, {"son "})
+    assert not TextGrams("Ring <PERSON> nå", WORDS).may_match(required)
+    assert TextGrams("Min SON er borte", WORDS).may_match(required)
+    spaced = required_all(re.compile(r"kom\s\d"), limit=10, alphabet=WORDS)
+    assert frozenset({"om 0"}) in spaced  # \s is a space and \d a "0" in a shaped text
+    assert all(TextGrams("kom\t12", WORDS).has_any(strings) for strings in spaced)
+    assert not all(TextGrams("kom hit", WORDS).has_any(strings) for strings in spaced)
+
+
+def test_ascii_classes_are_not_shaped() -> None:
+    assert required_grams(re.compile(r"(?<!\w)ab", re.ASCII), alphabet=WORDS) is None
+    inline = re.compile(r"ø(?a:(?<!\w)ab)")  # "ø" is not \w inside the group
+    assert inline.search("øab") is not None
+    assert TextGrams("øab", WORDS).may_match(required_grams(inline, alphabet=WORDS))

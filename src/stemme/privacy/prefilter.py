@@ -7,10 +7,16 @@ syntax tree once and derives a set of lower-cased strings of at most three chara
 that every match contains at least one of them (:func:`required_all`: several such sets,
 all of which a match meets). :func:`may_match` looks for those strings in the lower-cased
 text with one alternation of plain literals, which ``re`` scans fast; :class:`TextGrams`
-holds the three-character substrings of one text for set look-ups (the rule index). The
-filter never changes a result: when it says no, the pattern cannot match; when it is
-unsure (a class such as ``\\w`` at every position of an alternative, a back-reference) it
-says yes.
+holds the short substrings of one text for set look-ups (the rule index). The filter never
+changes a result: when it says no, the pattern cannot match; when it is unsure (a class
+such as ``\\w`` at every position of an alternative, a back-reference) it says yes.
+
+Two alphabets compare patterns with texts. :data:`PLAIN`: lower-cased characters, strings
+of up to three. :data:`WORDS`: *shaped* texts (:func:`shape`: every character ``\\w`` does
+not match becomes a space, every decimal digit "0", and the text is padded with a space at
+both ends) and strings of up to four. In shaped texts ``\\s``, ``\\W`` and ``\\d`` are fixed
+characters, and a word edge ``(?<!\\w)`` / ``(?!\\w)`` is a space, so "(?<!\\w)son(?!\\w)"
+needs " son", which "<PERSON>" (" person ") does not contain.
 
 Case: every literal is compared lower-cased (``str.lower`` is ``re``'s case-insensitive
 comparison for all but a few characters: those of ``re._casefix``, their capitals and
@@ -22,7 +28,8 @@ from __future__ import annotations
 import importlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -32,11 +39,25 @@ _casefix: Any = importlib.import_module("re._casefix")
 sre: Any = importlib.import_module("re._constants")
 
 WIDTH = 3
-"""The longest string the filter works with (three characters: selective, few substrings)."""
+"""The longest string of the plain alphabet (three characters: selective, few substrings)."""
 
 _MAX_SET = 4096
 _MAX_CLASS = 256
 _MAX_REPEAT_EXPAND = 3
+_MAX_SHAPES = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Alphabet:
+    """How patterns and texts are compared: strings of up to ``width`` characters, of the
+    lower-cased text or (``shaped``) of its :func:`shape`."""
+
+    width: int = WIDTH
+    shaped: bool = False
+
+
+PLAIN = Alphabet()
+WORDS = Alphabet(width=4, shaped=True)
 
 
 def _unsafe_characters() -> frozenset[str]:
@@ -54,87 +75,256 @@ UNSAFE = _unsafe_characters()
 _Strings = frozenset[str]
 
 
-def _concat(left: _Strings, right: _Strings) -> _Strings | None:
-    """Prefixes (at most WIDTH long) of every string of ``left`` followed by one of ``right``.
-
-    A string of exactly WIDTH characters may be cut short: nothing is appended to it.
-    """
-    out: set[str] = set()
-    for head in left:
-        if len(head) >= WIDTH:
-            out.add(head)
-            continue
-        for tail in right:
-            out.add((head + tail)[:WIDTH])
-        if len(out) > _MAX_SET:
-            return None
-    return frozenset(out)
+# --- shaped texts ----------------------------------------------------------------------------
 
 
-def _exact_sequence(items: Sequence[Any]) -> _Strings | None:
-    strings: _Strings | None = frozenset({""})
-    for item in items:
-        part = _exact(item)
-        if part is None or strings is None:
-            return None
-        strings = _concat(strings, part)
-    return strings
+def _shape_char(ch: str) -> str:
+    """One lower-cased character as the shaped alphabet writes it (``re``'s own \\w and \\d:
+    ``str.isalnum`` or "_", and ``str.isdecimal``)."""
+    if not (ch.isalnum() or ch == "_"):
+        return " "
+    return "0" if ch.isdecimal() else ch
 
 
-def _class_members(av: Any) -> _Strings | None:
-    chars: set[str] = set()
-    for op, value in av:
-        if op is sre.LITERAL:
-            chars.add(chr(value))
-        elif op is sre.RANGE and value[1] - value[0] < _MAX_CLASS:
-            chars.update(chr(c) for c in range(value[0], value[1] + 1))
-        else:  # NEGATE, CATEGORY, a wide range
-            return None
-        if len(chars) > _MAX_CLASS:
-            return None
-    lowered = {ch.lower() for ch in chars}
-    if any(len(ch) != 1 for ch in lowered):
-        return None
-    return frozenset(lowered)
+class _ShapeTable(dict[int, str]):
+    """``str.translate`` table: a character -> its lower-case form, shaped (filled on use)."""
+
+    def __missing__(self, code: int) -> str:
+        value = "".join(map(_shape_char, chr(code).lower()))
+        if len(self) < _MAX_SHAPES:
+            self[code] = value
+        return value
 
 
-def _exact(item: Any) -> _Strings | None:
-    """Every string (cut to WIDTH) that one syntax item can match, or None if unbounded."""
+_SHAPES = _ShapeTable()
+
+
+def shape(text: str) -> str:
+    """``text`` lower-cased, with " " for every character ``\\w`` does not match, "0" for every
+    decimal digit, and one space before and after (a word edge is then a space)."""
+    return " " + text.translate(_SHAPES) + " "
+
+
+# --- deriving required strings from a pattern ------------------------------------------------
+
+
+def _is_word_class(items: Any) -> bool:
+    return list(items) == [(sre.IN, [(sre.CATEGORY, sre.CATEGORY_WORD)])]
+
+
+def _after_non_word(item: Any) -> bool:
+    """``(?<!\\w)``: in a shaped text the character before is a space."""
     op, av = item
-    if op is sre.LITERAL:
-        lowered = chr(av).lower()
-        return frozenset({lowered}) if len(lowered) == 1 else None
-    if op is sre.IN:
-        return _class_members(av)
-    if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
-        return frozenset({""})  # zero width
-    if op is sre.SUBPATTERN:
-        return _exact_sequence(av[-1])
-    if op is sre.BRANCH:
-        union: set[str] = set()
-        for alternative in av[1]:
-            strings = _exact_sequence(alternative)
-            if strings is None:
-                return None
-            union |= strings
-        return frozenset(union)
-    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
-        low, high, body = av
-        if high > _MAX_REPEAT_EXPAND:
+    return op is sre.ASSERT_NOT and av[0] == -1 and _is_word_class(av[1])
+
+
+def _before_non_word(item: Any) -> bool:
+    """``(?!\\w)``: in a shaped text the character after is a space."""
+    op, av = item
+    return op is sre.ASSERT_NOT and av[0] == 1 and _is_word_class(av[1])
+
+
+# Flags under which \w and \d are not re's Unicode classes (shaped texts assume them).
+_UNSHAPED_FLAGS = sre.SRE_FLAG_ASCII | sre.SRE_FLAG_LOCALE
+# Classes that are one character of a shaped text.
+_SHAPED_CATEGORIES: dict[Any, str] = {
+    sre.CATEGORY_DIGIT: "0",
+    sre.CATEGORY_SPACE: " ",
+    sre.CATEGORY_NOT_WORD: " ",
+}
+
+
+class _Deriver:
+    """Required strings of one alphabet, derived from ``re``'s syntax trees."""
+
+    def __init__(self, alphabet: Alphabet, frequencies: Frequencies) -> None:
+        self.width = alphabet.width
+        self.shaped = alphabet.shaped
+        self.frequencies = frequencies
+
+    def char(self, code: int) -> str | None:
+        """A pattern character as the alphabet writes it (None: no single character)."""
+        lowered = chr(code).lower()
+        if len(lowered) != 1:
             return None
-        once = _exact_sequence(body)
-        if once is None:
-            return None
-        union = set()
-        repeated: _Strings | None = frozenset({""})
-        for count in range(high + 1):
-            if repeated is None:
+        return _shape_char(lowered) if self.shaped else lowered
+
+    def concat(self, left: _Strings, right: _Strings) -> _Strings | None:
+        """Prefixes (at most ``width`` long) of every string of ``left`` followed by one of
+        ``right``. A string of ``width`` characters may be cut short: nothing is appended."""
+        out: set[str] = set()
+        width = self.width
+        for head in left:
+            if len(head) >= width:
+                out.add(head)
+                continue
+            for tail in right:
+                out.add((head + tail)[:width])
+            if len(out) > _MAX_SET:
                 return None
-            if count >= low:
-                union |= repeated
-            repeated = _concat(repeated, once)
-        return frozenset(union)
-    return None
+        return frozenset(out)
+
+    def exact_sequence(self, items: Sequence[Any]) -> _Strings | None:
+        strings: _Strings | None = frozenset({""})
+        for item in items:
+            part = self.exact(item)
+            if part is None or strings is None:
+                return None
+            strings = self.concat(strings, part)
+        return strings
+
+    def class_members(self, av: Any) -> _Strings | None:
+        chars: set[str] = set()
+        for op, value in av:
+            if op is sre.LITERAL:
+                chars.add(chr(value))
+            elif op is sre.RANGE and value[1] - value[0] < _MAX_CLASS:
+                chars.update(chr(c) for c in range(value[0], value[1] + 1))
+            elif op is sre.CATEGORY and self.shaped and value in _SHAPED_CATEGORIES:
+                chars.add(_SHAPED_CATEGORIES[value])
+            else:  # NEGATE, another CATEGORY, a wide range
+                return None
+            if len(chars) > _MAX_CLASS:
+                return None
+        members = set()
+        for ch in chars:
+            written = self.char(ord(ch)) if len(ch) == 1 else None
+            if written is None:
+                return None
+            members.add(written)
+        return frozenset(members)
+
+    def exact(self, item: Any) -> _Strings | None:
+        """Every string (cut to ``width``) one syntax item can match, or None if unbounded."""
+        op, av = item
+        if op is sre.LITERAL:
+            written = self.char(av)
+            return frozenset({written}) if written is not None else None
+        if op is sre.IN:
+            return self.class_members(av)
+        if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+            return frozenset({""})  # zero width
+        if op is sre.SUBPATTERN:
+            return None if self.unshaped(av) else self.exact_sequence(av[-1])
+        if op is sre.BRANCH:
+            union: set[str] = set()
+            for alternative in av[1]:
+                strings = self.exact_sequence(alternative)
+                if strings is None:
+                    return None
+                union |= strings
+            return frozenset(union)
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            low, high, body = av
+            if high > _MAX_REPEAT_EXPAND:
+                return None
+            once = self.exact_sequence(body)
+            if once is None:
+                return None
+            union = set()
+            repeated: _Strings | None = frozenset({""})
+            for count in range(high + 1):
+                if repeated is None:
+                    return None
+                if count >= low:
+                    union |= repeated
+                repeated = self.concat(repeated, once)
+            return frozenset(union)
+        return None
+
+    def unshaped(self, av: Any) -> bool:
+        """Whether a group switches to ASCII or locale classes (shaped texts assume Unicode)."""
+        return self.shaped and bool(av[1] & _UNSHAPED_FLAGS)
+
+    def leading(self, items: Sequence[Any]) -> _Strings:
+        """Strings one of which begins every match of the sequence ``items`` (each at most
+        ``width`` long, shorter where an unbounded item follows; never extended further)."""
+        strings: _Strings | None = frozenset({""})
+        for item in items:
+            part = self.exact(item)
+            if part is None:
+                lead = self.leading_item(item)
+                strings = self.concat(strings, lead) if strings is not None else None
+                break
+            strings = self.concat(strings, part) if strings is not None else None
+            if strings is None or min(map(len, strings)) >= self.width:
+                break
+        return strings if strings is not None else frozenset({""})
+
+    def leading_item(self, item: Any) -> _Strings:
+        op, av = item
+        if op is sre.SUBPATTERN and not self.unshaped(av):
+            return self.leading(av[-1])
+        if op is sre.BRANCH:
+            return frozenset().union(*(self.leading(alternative) for alternative in av[1]))
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+            return self.leading(av[2])
+        return frozenset({""})
+
+    def window(self, items: Sequence[Any], exact: list[_Strings | None], start: int) -> Any:
+        """The strings a match of ``items[start:]`` begins with, read as far as they are fixed
+        (in a shaped text after a leading word edge: a space first)."""
+        strings: _Strings | None = frozenset({""})
+        if self.shaped and _after_non_word(items[start]):
+            strings = frozenset({" "})
+        for index in range(start, len(items)):
+            part = exact[index]
+            if strings is None or min(map(len, strings)) >= self.width:
+                break
+            if self.shaped and index > start and _before_non_word(items[index]):
+                strings = self.concat(strings, frozenset({" "}))
+                break
+            if part is None:
+                strings = self.concat(strings, self.leading_item(items[index]))
+                break
+            strings = self.concat(strings, part)
+        return strings
+
+    def candidates(self, items: Sequence[Any]) -> list[_Strings]:
+        """Sets of strings each of which a match of the sequence ``items`` must meet (contain
+        one of its strings): one per window of consecutive fixed items, and those inside
+        groups."""
+        exact = [self.exact(item) for item in items]
+        found: list[_Strings] = []
+        for start, first in enumerate(exact):
+            op, av = items[start]
+            if op is sre.SUBPATTERN:
+                if not self.unshaped(av):
+                    found.extend(self.candidates(av[-1]))
+            elif first is None:
+                inner = self.required_item(items[start])
+                if inner is not None:
+                    found.append(inner)
+            if first is None:
+                continue
+            strings = self.window(items, exact, start)
+            if strings is not None and "" not in strings:
+                found.append(strings)
+        return found
+
+    def required_sequence(self, items: Sequence[Any]) -> _Strings | None:
+        """Strings one of which every match of the sequence ``items`` contains, or None."""
+        best: _Strings | None = None
+        for strings in self.candidates(items):
+            if best is None or self.frequencies.cost(strings) < self.frequencies.cost(best):
+                best = strings
+        return best
+
+    def required_item(self, item: Any) -> _Strings | None:
+        op, av = item
+        if op is sre.SUBPATTERN:
+            return None if self.unshaped(av) else self.required_sequence(av[-1])
+        if op is sre.BRANCH:
+            union: set[str] = set()
+            for alternative in av[1]:
+                strings = self.required_sequence(alternative)
+                if strings is None:
+                    return None
+                union |= strings
+            return frozenset(union)
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+            return self.required_sequence(av[2])
+        return None
 
 
 class Frequencies:
@@ -144,16 +334,17 @@ class Frequencies:
     match never does.
     """
 
-    def __init__(self, sample: Iterable[str]) -> None:
+    def __init__(self, sample: Iterable[str], alphabet: Alphabet = PLAIN) -> None:
         counts: Counter[str] = Counter()
         total = 1
+        width = alphabet.width
         for text in sample:
-            lowered = text.lower()
+            written = shape(text) if alphabet.shaped else text.lower()
             counts.update(
                 {
-                    lowered[i : i + n]
-                    for n in range(1, WIDTH + 1)
-                    for i in range(len(lowered) - n + 1)
+                    written[i : i + n]
+                    for n in range(1, width + 1)
+                    for i in range(len(written) - n + 1)
                 }
             )
             total += 1
@@ -173,118 +364,81 @@ def common_word_frequencies() -> Frequencies:
     return Frequencies(f" {word} " for word in sorted(common_words()))
 
 
-def _better(candidate: _Strings, best: _Strings | None, frequencies: Frequencies) -> bool:
-    """Whether ``candidate`` is rarer in messages than ``best``, so filters out more texts."""
-    return best is None or frequencies.cost(candidate) < frequencies.cost(best)
-
-
-def _candidates(items: Sequence[Any], frequencies: Frequencies) -> list[_Strings]:
-    """Sets of strings each of which a match of the sequence ``items`` must meet (contain one
-    of its strings): one per window of consecutive fixed items, and those inside groups."""
-    exact = [_exact(item) for item in items]
-    found: list[_Strings] = []
-    for start, first in enumerate(exact):
-        op, av = items[start]
-        if op is sre.SUBPATTERN:
-            found.extend(_candidates(av[-1], frequencies))
-        elif first is None:
-            inner = _required_item(items[start], frequencies)
-            if inner is not None:
-                found.append(inner)
-        if first is None:
-            continue
-        strings: _Strings | None = frozenset({""})
-        for part in exact[start:]:
-            if part is None or strings is None:
-                break
-            strings = _concat(strings, part)
-        if strings is not None and "" not in strings:
-            found.append(strings)
-    return found
-
-
-def _required_sequence(items: Sequence[Any], frequencies: Frequencies) -> _Strings | None:
-    """Strings one of which every match of the sequence ``items`` contains, or None."""
-    best: _Strings | None = None
-    for strings in _candidates(items, frequencies):
-        if _better(strings, best, frequencies):
-            best = strings
-    return best
-
-
-def _required_item(item: Any, frequencies: Frequencies) -> _Strings | None:
-    op, av = item
-    if op is sre.SUBPATTERN:
-        return _required_sequence(av[-1], frequencies)
-    if op is sre.BRANCH:
-        union: set[str] = set()
-        for alternative in av[1]:
-            strings = _required_sequence(alternative, frequencies)
-            if strings is None:
-                return None
-            union |= strings
-        return frozenset(union)
-    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and av[0] >= 1:
-        return _required_sequence(av[2], frequencies)
-    return None
+def _tree(pattern: re.Pattern[str], alphabet: Alphabet) -> list[Any] | None:
+    """The syntax tree of ``pattern``, or None if the alphabet cannot read the pattern."""
+    if not isinstance(pattern.pattern, str) or pattern.flags & re.LOCALE:
+        return None
+    if alphabet.shaped and pattern.flags & re.ASCII:
+        return None
+    return list(_parser.parse(pattern.pattern, pattern.flags))
 
 
 def required_grams(
-    pattern: re.Pattern[str], frequencies: Frequencies | None = None
+    pattern: re.Pattern[str], frequencies: Frequencies | None = None, alphabet: Alphabet = PLAIN
 ) -> _Strings | None:
-    """Lower-cased strings (1 to WIDTH characters): every match of ``pattern`` contains one.
+    """Strings of the alphabet (1 to ``width`` characters): every match contains one.
 
     Of the sets that qualify, the one least common in ``frequencies``' sample is chosen.
     None when no such set can be derived: the pattern must then always be run.
     """
-    if not isinstance(pattern.pattern, str) or pattern.flags & re.LOCALE:
+    tree = _tree(pattern, alphabet)
+    if tree is None:
         return None
-    tree = _parser.parse(pattern.pattern, pattern.flags)
-    return _required_sequence(list(tree), frequencies or common_word_frequencies())
+    deriver = _Deriver(alphabet, frequencies or common_word_frequencies())
+    return deriver.required_sequence(tree)
 
 
 def required_all(
-    pattern: re.Pattern[str], frequencies: Frequencies | None = None, limit: int = 4
+    pattern: re.Pattern[str],
+    frequencies: Frequencies | None = None,
+    limit: int = 4,
+    alphabet: Alphabet = PLAIN,
 ) -> tuple[_Strings, ...]:
     """Up to ``limit`` sets of strings, rarest first: a match contains one of each set.
 
     A stronger test than :func:`required_grams` alone (every set must be met), for
     patterns that are worth searching only when all of their fixed parts occur.
     """
-    if not isinstance(pattern.pattern, str) or pattern.flags & re.LOCALE:
+    tree = _tree(pattern, alphabet)
+    if tree is None:
         return ()
     frequencies = frequencies or common_word_frequencies()
-    found = set(_candidates(list(_parser.parse(pattern.pattern, pattern.flags)), frequencies))
-    return tuple(sorted(found, key=lambda strings: (frequencies.cost(strings), sorted(strings))))[
-        :limit
-    ]
+    found = set(_Deriver(alphabet, frequencies).candidates(tree))
+    ranked = sorted(found, key=lambda strings: (frequencies.cost(strings), sorted(strings)))
+    return tuple(ranked[:limit])
 
 
 class TextGrams:
-    """The short lower-cased substrings of one text, to test ``required_grams`` against.
+    """The short substrings of one text in an alphabet, to test ``required_grams`` against.
 
     ``safe`` is False for a text with a character whose case-insensitive matching
-    ``str.lower`` does not reproduce: such a text must always be searched.
+    ``str.lower`` does not reproduce: such a text must always be searched. ``lowered`` is
+    the text as the alphabet writes it (lower-cased, or shaped).
     """
 
-    __slots__ = ("_trigrams", "lowered", "safe")
+    __slots__ = ("_grams", "lowered", "safe", "width")
 
-    def __init__(self, text: str) -> None:
-        self.lowered = text.lower()
+    def __init__(self, text: str, alphabet: Alphabet = PLAIN) -> None:
+        self.lowered = shape(text) if alphabet.shaped else text.lower()
         self.safe = text.isascii() or UNSAFE.isdisjoint(text)
-        self._trigrams: frozenset[str] | None = None
+        self.width = alphabet.width
+        self._grams: frozenset[str] | None = None
 
-    def trigrams(self) -> frozenset[str]:
-        """Every substring of WIDTH characters of the lower-cased text."""
-        if self._trigrams is None:
-            text = self.lowered
-            self._trigrams = frozenset([text[i : i + WIDTH] for i in range(len(text) - WIDTH + 1)])
-        return self._trigrams
+    def substrings(self) -> Iterator[str]:
+        """Every substring of ``width`` characters of the written text, in order."""
+        text = self.lowered
+        return map(text.__getitem__, _slices(self.width, len(text) - self.width + 1))
+
+    def grams(self) -> frozenset[str]:
+        """The set of :meth:`substrings`."""
+        if self._grams is None:
+            self._grams = frozenset(self.substrings())
+        return self._grams
 
     def has_any(self, strings: _Strings) -> bool:
-        """Whether the lower-cased text contains one of ``strings``."""
-        shorter, full = _split(strings)
-        if full and not full.isdisjoint(self.trigrams()):
+        """Whether the written text contains one of ``strings``."""
+        shorter, full = _split(strings, self.width)
+        if full and not full.isdisjoint(self.grams()):
             return True
         lowered = self.lowered
         return any(s in lowered for s in shorter)
@@ -294,20 +448,28 @@ class TextGrams:
         return required is None or not self.safe or self.has_any(required)
 
 
-_SPLIT: dict[int, tuple[_Strings, tuple[str, ...], _Strings]] = {}
+_SLICES: dict[int, list[slice]] = {}
 
 
-def _split(strings: _Strings) -> tuple[tuple[str, ...], _Strings]:
-    """``strings`` shorter than WIDTH, and those of WIDTH characters (kept by id)."""
+def _slices(width: int, count: int) -> list[slice]:
+    """The first ``count`` slices of ``width`` characters (made once: cheaper than ``[i:j]``)."""
+    made = _SLICES.get(width)
+    if made is None or len(made) < count:
+        made = _SLICES[width] = [slice(i, i + width) for i in range(max(count, 1024))]
+    return made[: max(count, 0)]
+
+
+_SPLIT: dict[int, tuple[_Strings, int, tuple[str, ...], _Strings]] = {}
+
+
+def _split(strings: _Strings, width: int) -> tuple[tuple[str, ...], _Strings]:
+    """``strings`` shorter than ``width``, and those of ``width`` characters (kept by id)."""
     entry = _SPLIT.get(id(strings))
-    if entry is None or entry[0] is not strings:
-        shorter = tuple(sorted(s for s in strings if len(s) < WIDTH))
-        entry = _SPLIT[id(strings)] = (
-            strings,
-            shorter,
-            frozenset(s for s in strings if len(s) == WIDTH),
-        )
-    return entry[1], entry[2]
+    if entry is None or entry[0] is not strings or entry[1] != width:
+        shorter = tuple(sorted(s for s in strings if len(s) < width))
+        full = frozenset(s for s in strings if len(s) == width)
+        entry = _SPLIT[id(strings)] = (strings, width, shorter, full)
+    return entry[2], entry[3]
 
 
 _last: tuple[str, str, bool] | None = None

@@ -23,11 +23,10 @@ from functools import cache
 from importlib.resources import files
 
 from stemme.privacy.prefilter import (
-    WIDTH,
+    WORDS,
     Frequencies,
     TextGrams,
     required_all,
-    required_grams,
 )
 
 _FLAGS = re.IGNORECASE | re.UNICODE
@@ -655,9 +654,14 @@ _AGE_RE = re.compile(
 )
 
 
+_DIGIT_RE = re.compile(r"\d")
+
+
 def ages(text: str) -> list[int]:
     """Ages mentioned in the text ("er 12", "på 25", "19-åring", "15 years")."""
     found: list[int] = []
+    if _DIGIT_RE.search(text) is None:
+        return found  # every age is written in digits
     for match in _AGE_RE.finditer(text):
         value = match.group(1) or match.group(2)
         if value is not None and 5 <= int(value) <= 80:
@@ -1033,11 +1037,11 @@ class _Index:
     """
 
     grams: dict[str, tuple[tuple[int, int], ...]]  # gram -> (id of pattern, alternative)
-    keys: frozenset[str]  # the grams of prefilter.WIDTH characters
+    keys: frozenset[str]  # the grams of WORDS.width characters
     short: tuple[str, ...]  # the shorter grams (looked up with ``in``)
     patterns: frozenset[int]  # ids of the patterns indexed
-    # (pattern, alternative) -> more sets a match must meet: (strings of WIDTH, shorter ones)
-    further: dict[tuple[int, int], tuple[tuple[frozenset[str], tuple[str, ...]], ...]]
+    # (pattern, alternative) -> more sets of strings a match must contain one of
+    further: dict[tuple[int, int], tuple[tuple[str, ...], ...]]
 
 
 def _sample() -> Iterator[str]:
@@ -1050,34 +1054,28 @@ def _sample() -> Iterator[str]:
 
 @cache
 def _index() -> _Index:
-    frequencies = Frequencies(_sample())
+    frequencies = Frequencies(_sample(), WORDS)
     grams: dict[str, list[tuple[int, int]]] = {}
     patterns: set[int] = set()
-    further: dict[tuple[int, int], tuple[tuple[frozenset[str], tuple[str, ...]], ...]] = {}
+    further: dict[tuple[int, int], tuple[tuple[str, ...], ...]] = {}
     # Only the module's own cues, which live as long as the process: their ids stay theirs.
     whole: dict[int, Sequence[re.Pattern[str]]] = {
         id(cue.pattern): _alternatives(cue.pattern) for cue in _all_cues()
     }
     for key, alternatives in whole.items():
-        needs = [required_grams(alternative, frequencies) for alternative in alternatives]
-        if any(need is None for need in needs):
+        # Rarest first: the first set indexes the alternative, the others are checked after.
+        needs = [required_all(alt, frequencies, alphabet=WORDS) for alt in alternatives]
+        if not all(needs):
             continue  # searched whole, always
         patterns.add(key)
-        for number, (alternative, need) in enumerate(zip(alternatives, needs, strict=True)):
-            for gram in need or ():
+        for number, (need, *more) in enumerate(needs):
+            for gram in need:
                 grams.setdefault(gram, []).append((key, number))
-            more = [s for s in required_all(alternative, frequencies) if s != need]
-            if more:
-                further[key, number] = tuple(
-                    (
-                        frozenset(g for g in strings if len(g) >= WIDTH),
-                        tuple(sorted(g for g in strings if len(g) < WIDTH)),
-                    )
-                    for strings in more
-                )
+            if more:  # mostly one to three strings each: ``in`` beats a set of the text's
+                further[key, number] = tuple(tuple(sorted(strings)) for strings in more)
     frozen = {gram: tuple(entries) for gram, entries in grams.items()}
-    short = tuple(sorted(gram for gram in frozen if len(gram) < WIDTH))
-    keys = frozenset(gram for gram in frozen if len(gram) >= WIDTH)
+    short = tuple(sorted(gram for gram in frozen if len(gram) < WORDS.width))
+    keys = frozenset(gram for gram in frozen if len(gram) >= WORDS.width)
     return _Index(frozen, keys, short, frozenset(patterns), further)
 
 
@@ -1095,30 +1093,29 @@ class _Scan:
     searched.
     """
 
-    __slots__ = ("_candidates", "_found", "_grams", "_index", "text")
+    __slots__ = ("_candidates", "_found", "_index", "_lowered", "_ruled_out", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._found: dict[int, object] = {}
-        self._index = _index()
-        grams = TextGrams(text)
-        self._grams = grams
+        self._index = index = _index()
+        grams = TextGrams(text, WORDS)
+        self._lowered = grams.lowered
         self._candidates: dict[int, set[int]] | None = None
+        self._ruled_out: frozenset[int] = frozenset()  # ids of patterns that cannot match
         if grams.safe:
             candidates: dict[int, set[int]] = {}
-            entries = self._index.grams
-            lowered = grams.lowered
-            present = [g for g in self._index.short if g in lowered]
-            present += self._index.keys.intersection(grams.trigrams())
+            entries = index.grams
+            present = [g for g in index.short if g in grams.lowered]
+            present += index.keys.intersection(grams.substrings())
             for gram in present:
                 for pattern, number in entries[gram]:
                     candidates.setdefault(pattern, set()).add(number)
             self._candidates = candidates
+            self._ruled_out = index.patterns.difference(candidates)
 
     def hit(self, cue: Cue) -> Hit | None:
-        key = id(cue.pattern)
-        candidates = self._candidates
-        if candidates is not None and key not in candidates and key in self._index.patterns:
+        if id(cue.pattern) in self._ruled_out:
             return None  # no alternative of the cue can match: nothing to search or remember
         found = self._found.get(id(cue), _UNSEEN)
         if found is _UNSEEN:
@@ -1136,14 +1133,10 @@ class _Scan:
         if len(alternatives) == 1 or cue is CALL_FOR_HELP:
             return _hit(cue, self.text)
         best: re.Match[str] | None = None
-        further = self._index.further
-        trigrams, lowered = self._grams.trigrams(), self._grams.lowered
+        further, lowered = self._index.further, self._lowered
         for number in sorted(numbers):
             more = further.get((key, number), ())
-            if any(
-                full.isdisjoint(trigrams) and not any(g in lowered for g in shorter)
-                for full, shorter in more
-            ):
+            if any(not any(g in lowered for g in strings) for strings in more):
                 continue  # a fixed part of this alternative is missing: it cannot match
             match = alternatives[number].search(self.text)
             if match is not None and (best is None or match.start() < best.start()):
