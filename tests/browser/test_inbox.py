@@ -138,3 +138,19 @@ def test_inbox_on_a_phone(
     assert width <= 375 + 1, "no horizontal scrolling on a phone"
     axe.check(page, "conversation on a phone")
     axe.assert_clean()
+
+
+def test_opening_hours_page_passes_axe(
+    live_server: LiveServer, make_user: Any, page_factory: Any, axe: AxeChecker
+) -> None:
+    leader = make_user("leader", email="leder@test.stemme.no", districts=["Oslo", "Øst"])
+    page = page_factory()
+    login(page, live_server.url, leader.email)
+    page.click("nav >> text=Åpningstider")
+    axe.check(page, "opening hours")
+    page.uncheck("#always-1")
+    page.fill("#o-1-0", "08:00")
+    page.click("main form button >> nth=0")
+    assert "klokkeslett" in page.inner_text("[role=alert]")
+    axe.check(page, "opening hours with an error")
+    axe.assert_clean()

@@ -37,7 +37,7 @@ from stemme.web.deps import (
     verify_csrf,
     web_user,
 )
-from stemme.web.i18n import gettext_
+from stemme.web.i18n import current_language, gettext_
 from stemme.web.pages import attempt, redirect, render_page
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -482,3 +482,73 @@ def dashboard_page(
         min_group_size=ctx.settings.min_group_size,
         **_label_context(),
     )
+
+
+# --- opening hours (admin, leader) -------------------------------------------------------------
+
+
+def _hours_rows(session: Session, me: WebUser) -> list[dict[str, Any]]:
+    from stemme.inbox.hours import DAY_NAMES, schedule_of
+
+    rows = []
+    for district in geo.POLICE_DISTRICTS:
+        if not me.principal.covers(district):
+            continue
+        schedule = schedule_of(session, district)
+        days = [
+            {
+                "index": day,
+                "name": DAY_NAMES["nb"][day]
+                if current_language() != "en"
+                else DAY_NAMES["en"][day],
+                "opens": f"{schedule.days[day][0]:%H:%M}"
+                if schedule and day in schedule.days
+                else "",
+                "closes": f"{schedule.days[day][1]:%H:%M}"
+                if schedule and day in schedule.days
+                else "",
+            }
+            for day in range(7)
+        ]
+        rows.append({"district": district, "always": schedule is None, "days": days})
+    return rows
+
+
+@router.get("/admin/inbox", response_class=HTMLResponse)
+def hours_page(request: Request, ctx: Ctx, session: DbSession, me: Me) -> Response:
+    me.principal.require(Permission.MANAGE_INBOX)
+    return render_page(
+        request, ctx, "inbox/hours.html", me, districts=_hours_rows(session, me), errors={}
+    )
+
+
+@router.post("/admin/inbox/hours")
+async def post_hours(request: Request, ctx: Ctx, session: DbSession, me: Me) -> Response:
+    """One district's week: opening and closing time per day (both empty: closed that day)."""
+    from stemme.inbox.hours import set_hours
+
+    me.principal.require(Permission.MANAGE_INBOX)
+    form = await request.form()
+    district = str(form.get("district", ""))
+    always = form.get("always") == "1"
+    raw: dict[str, list[str]] = {}
+    if not always:
+        for day in range(7):
+            opens, closes = str(form.get(f"opens-{day}", "")), str(form.get(f"closes-{day}", ""))
+            if opens or closes:
+                raw[str(day)] = [opens, closes]
+    error = attempt(session, lambda: set_hours(session, me.principal, district, raw))
+    if error is not None:
+        rows = _hours_rows(session, me)
+        shown = any(row["district"] == district for row in rows)
+        return render_page(
+            request,
+            ctx,
+            "inbox/hours.html",
+            me,
+            status_code=422,
+            districts=rows,
+            errors={district: error} if shown else {},
+            error=None if shown else error,
+        )
+    return redirect("/admin/inbox", "hours_saved", ctx)
