@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     meta_page_tokens: dict[str, str] = Field(
         default_factory=dict, description="JSON object: page id -> page access token"
     )
+    meta_page_districts: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON object: page id -> the police district that runs the page",
+    )
     bridge_secrets: dict[str, str] = Field(
         default_factory=dict,
         description="Webhook bridge: JSON object source name -> HMAC secret (e.g. discord)",
@@ -73,6 +77,11 @@ class Settings(BaseSettings):
     )
     webchat_messages_per_minute: int = Field(
         default=20, description="Web chat: messages per minute per client before 429"
+    )
+    webchat_embed_origins: list[str] = Field(
+        default_factory=list,
+        description="Web chat: origins (https://www.example.no) whose pages may embed the chat"
+        " widget's iframe (JSON list); empty: only stemme's own pages",
     )
     first_response_minutes: dict[str, int] = Field(
         default_factory=lambda: {

@@ -55,3 +55,16 @@ def test_token_filter_is_installed_once() -> None:
 )
 def test_retry_after(value: str | None, seconds: float | None) -> None:
     assert meta._retry_after(value) == seconds
+
+
+def test_a_page_with_a_district_routes_its_messages_there() -> None:
+    import json as _json
+
+    from stemme.channels.meta import parse_delivery
+
+    event = {"sender": {"id": "42"}, "timestamp": 1, "message": {"mid": "m1", "text": "Hei"}}
+    body = _json.dumps({"object": "page", "entry": [{"id": "P1", "messaging": [event]}]}).encode()
+    [routed] = parse_delivery(body, {"P1": "token"}, {"P1": "Troms"})
+    assert routed.channel_district == "Troms"
+    [unrouted] = parse_delivery(body, {"P1": "token"})
+    assert unrouted.channel_district is None

@@ -31,7 +31,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -126,15 +126,23 @@ class MetaWebhook:
         if not signature_valid(self.settings.meta_app_secret, body, signature):
             log.warning("meta webhook refused: invalid or missing signature")
             raise InvalidSignatureError("Signaturen mangler eller er ugyldig.")
-        messages = parse_delivery(body, self.settings.meta_page_tokens)
+        messages = parse_delivery(
+            body, self.settings.meta_page_tokens, self.settings.meta_page_districts
+        )
         if messages:
             self.deliver(messages)
         log.info("meta webhook delivery accepted", extra={"messages": len(messages)})
         return len(messages)
 
 
-def parse_delivery(body: bytes, pages: Mapping[str, str]) -> list[InboundMessage]:
-    """Parse a signed delivery into messages; raises for bad shape and unknown pages."""
+def parse_delivery(
+    body: bytes, pages: Mapping[str, str], districts: Mapping[str, str] | None = None
+) -> list[InboundMessage]:
+    """Parse a signed delivery into messages; raises for bad shape and unknown pages.
+
+    ``districts`` maps a page to the police district that runs it: its messages start in
+    that district's queue unless the text names a place elsewhere.
+    """
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -164,7 +172,8 @@ def parse_delivery(body: bytes, pages: Mapping[str, str]) -> list[InboundMessage
         for event in events:
             message = parse_event(channel, page_id, event)
             if message is not None:
-                messages.append(message)
+                district = (districts or {}).get(page_id)
+                messages.append(replace(message, channel_district=district))
     return messages
 
 
