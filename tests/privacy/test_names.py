@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
-from stemme.privacy import detect
+from stemme.privacy import detect, names
 
 
 def persons(text: str) -> list[str]:
@@ -129,3 +133,46 @@ def test_surnames_that_are_also_small_places(text: str, expected: str) -> None:
 def test_signature_after_a_slash_or_dash(text: str) -> None:
     names = [text[s.start : s.end] for s in detect(text) if s.type == "PERSON"]
     assert names == ["Sara"]
+
+
+# --- fast paths against the plain regular expressions ------------------------------------------
+
+_DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "messages-dev.jsonl"
+_TRICKY = [
+    "Hilsen fra Kari",
+    "mvh,\nOla",
+    "hilsenfra Kari",
+    "lillebror min Jonas",
+    "min lille-bror heter visstnok Jonas",
+    "name's Bob",
+    "navnet mitt er egentlig Per",
+    "Kontakt: Lise",
+    "Eu chamo-me Ana",
+    "моє ім'я Олена",
+    "Ring meg. Randi Tveit, 906 31 847!",
+    "Hva gjør jeg?\n  Randi Tveit (+47) 906-31-847.",
+    "Takk for hjelpen!!! Mvh. Ola",
+    "Er dette riktig? …",
+    "12345 678",
+    "",
+]
+
+
+def _samples() -> list[str]:
+    texts = list(_TRICKY)
+    if _DEV.is_file():
+        texts += [json.loads(line)["text"] for line in _DEV.read_text("utf-8").splitlines()]
+    return texts + [t.upper() for t in texts] + [t.lower() for t in texts]
+
+
+@pytest.mark.parametrize("text", _samples())
+def test_strong_cue_and_signature_fast_paths(text: str) -> None:
+    for start in [m.start() for m in re.finditer(r"\w+", text)] + [len(text)]:
+        window = text[max(0, start - 40) : start].casefold()
+        plain = bool(window) and names._STRONG_CUE_RE.search(window) is not None
+        assert names._strong_cue(text, start) is plain, (text, start)
+    tail = text[-90:].rstrip()
+    fast, plain = names._signature_match(tail), names._SIGNATURE_RE.search(tail)
+    assert (fast is None) is (plain is None), text
+    if fast is not None and plain is not None:
+        assert (fast.span(1), fast.span(2)) == (plain.span(1), plain.span(2)), text

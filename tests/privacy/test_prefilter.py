@@ -150,7 +150,7 @@ def test_may_match_and_one_slot_cache() -> None:
     assert may_match(contact._PLATFORM_CUE_RE, "ſnap")  # not filtered: re folds ſ to s
     fresh = re.compile("zq+x")
     assert not may_match(fresh, text)
-    assert prefilter._LITERALS[id(fresh)][0] is fresh
+    assert prefilter._REQUIRED[id(fresh)][0] is fresh
     assert may_match(re.compile(r"\w+"), text)  # nothing required: always searched
 
 

@@ -28,6 +28,13 @@ def common_words() -> frozenset[str]:
 
 
 @cache
+def sample_messages() -> list[str]:
+    """Made-up messages, one per line (how common short strings are, for the pre-filter)."""
+    text = (files("stemme.privacy") / "data" / "sample_messages.txt").read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@cache
 def ambiguous_names() -> frozenset[str]:
     """First names that are also common words: they need a cue or a surname."""
     return frozenset(_lines("ambiguous_names.txt"))

@@ -48,25 +48,49 @@ _POSSESSIVE = (
     r"min|mi|mitt|mine|vår|vårt|våre|hans|hennes|hennar|hendes|deres|dykkar|my|our|his|her|"
     r"their|din|di|ditt|your|vores|mit|sin|si|sitt"
 )
-_END = (
-    r"(?:\s+(?:visstnok|vel|egentlig|faktisk|kanskje|antakelig|trolig|tydeligvis|apparently|"
-    r"probably|actually|just))?\s*[,:]?\s*$"
+_HEDGES = (
+    r"visstnok|vel|egentlig|faktisk|kanskje|antakelig|trolig|tydeligvis|apparently|"
+    r"probably|actually|just"
 )
-_STRONG_CUE_RE = re.compile(
-    r"(?:\b(?:heter|heiter|hedder|het|hette|heitte|kalt|kalla|kalles|kallast|kallad|kaldet|"
-    r"called|named)"
-    r"|\b(?:navn|navnet|namn|namnet|name)(?:\s+\w+){0,2}\s+(?:er|var|är|is|was)"
-    r"|\bname's"
-    r"|\b(?:tôi là|tên tôi là|me llamo|mi nombre es|je m'appelle|je suis|ich heiße|ich heisse|"
+_END = rf"(?:\s+(?:{_HEDGES}))?\s*[,:]?\s*$"
+# The strong cues, in parts: each part's words may end a cue (see _strong_cue).
+_NAMING = (
+    r"heter|heiter|hedder|het|hette|heitte|kalt|kalla|kalles|kallast|kallad|kaldet|called|named"
+)
+_COPULA = r"er|var|är|is|was"
+_INTRODUCING = (
+    r"tôi là|tên tôi là|me llamo|mi nombre es|je m'appelle|je suis|ich heiße|ich heisse|"
     r"mein name ist|nazywam się|mam na imię|jestem|меня зовут|мене звати|мое имя|моє ім'я|"
     r"benim adım|adım|ismim|numele meu este|mă numesc|mi chiamo|o meu nome é|chamo-me|"
-    r"ana ismi|اسمي|انا|jina langu ni|magacaygu waa|waxaa la i yiraahdaa)"
-    r"|\b(?:navn|namn|name|kontaktperson|kontakt|avsender|sender|signert|fra|frå|from|från)\s*:"
-    r"|\b(?:mvh|hilsen|helsing|helsinga|hälsningar|hälsning|hilsner|hilsninger|regards|"
-    r"sincerely|cheers|takk|tack|tak|thanks)[\s,.:!-]*(?:fra|frå|från|from)?"
+    r"ana ismi|اسمي|انا|jina langu ni|magacaygu waa|waxaa la i yiraahdaa"
+)
+_LABEL = r"navn|namn|name|kontaktperson|kontakt|avsender|sender|signert|fra|frå|from|från"
+_SIGN_OFF = (
+    r"mvh|hilsen|helsing|helsinga|hälsningar|hälsning|hilsner|hilsninger|regards|"
+    r"sincerely|cheers|takk|tack|tak|thanks"
+)
+_FROM = r"fra|frå|från|from"
+_KIN_VERB = r"er|heter|het|is|var"
+_STRONG_CUE_RE = re.compile(
+    rf"(?:\b(?:{_NAMING})"
+    rf"|\b(?:navn|navnet|namn|namnet|name)(?:\s+\w+){{0,2}}\s+(?:{_COPULA})"
+    r"|\bname's"
+    rf"|\b(?:{_INTRODUCING})"
+    rf"|\b(?:{_LABEL})\s*:"
+    rf"|\b(?:{_SIGN_OFF})[\s,.:!-]*(?:{_FROM})?"
     rf"|\b(?:{_POSSESSIVE})\s+(?:\w+\s+)?{_KIN_PREFIX}(?:{_KIN})(?:\s+(?:er|heter|het|is))?"
-    rf"|\b{_KIN_PREFIX}(?:{_KIN})\s+(?:{_POSSESSIVE})(?:\s+(?:er|heter|het|is|var))?"
+    rf"|\b{_KIN_PREFIX}(?:{_KIN})\s+(?:{_POSSESSIVE})(?:\s+(?:{_KIN_VERB}))?"
     rf"){_END}"
+)
+# The words a strong cue can end with (then only spaces and punctuation follow): a window
+# whose last word ends with none of them holds no cue, and the long alternation is skipped.
+_CUE_ENDING_PARTS = (_NAMING, _COPULA, _LABEL, _SIGN_OFF, _FROM, _KIN, _POSSESSIVE, _KIN_VERB)
+_STRONG_CUE_ENDINGS = frozenset(
+    [
+        *(word for part in (*_CUE_ENDING_PARTS, _HEDGES) for word in part.split("|")),
+        *(re.findall(r"\w+", phrase)[-1] for phrase in _INTRODUCING.split("|")),
+        "s",  # name's
+    ]
 )
 _WEAK_CUE_RE = re.compile(
     r"(?:\b(?:hei|heisann|hey|hi|hello|hej|hallo|kjære|dear|kære|med|sammen med|with|og|and|"
@@ -125,6 +149,10 @@ _SIGNATURE_RE = re.compile(
     r"(?:^|[.!?\n]|\s[-–—/])\s*([^\W\d_][^\n.!?,]{1,60}?)[\s,.!]*$"
 )
 _BAD_BEFORE = frozenset("@_./#\\<0123456789")
+# A signature is followed only by these characters (its closing number, punctuation):
+# the last other character lies inside it, so no match starts before the last ".!?" ahead.
+_SIGNATURE_TRAILER_RE = re.compile(r"[\s,.!+()\d-]*\Z")
+_RUN_RE = re.compile(r"\w+")
 
 
 def _is_cap(word: str) -> bool:
@@ -143,7 +171,13 @@ def _known_first(word: str) -> bool:
 def _strong_cue(text: str, start: int) -> bool:
     """Whether a strong cue (heter, mvh, min sønn) ends right before ``start``."""
     window = text[max(0, start - 40) : start].casefold()
-    return bool(window) and _STRONG_CUE_RE.search(window) is not None
+    runs = _RUN_RE.findall(window)
+    if not runs:
+        return False
+    last = runs[-1]  # cue words may be glued ("lillebror", "hilsenfra"): test each ending
+    if not any(last[i:] in _STRONG_CUE_ENDINGS for i in range(len(last))):
+        return False
+    return _STRONG_CUE_RE.search(window) is not None
 
 
 def _weak_cue(text: str, start: int) -> int:
@@ -410,10 +444,20 @@ def _sentence_start(text: str, start: int) -> bool:
     return position < 0 or text[position] in _SENTENCE_END
 
 
+def _signature_match(tail: str) -> re.Match[str] | None:
+    """``_SIGNATURE_RE.search(tail)``, started where the match can begin at the earliest."""
+    trailer = _SIGNATURE_TRAILER_RE.search(tail)
+    end = trailer.start() if trailer is not None else len(tail)
+    if not end:
+        return None  # a signature starts with a letter, which the trailer never holds
+    begin = max(0, *(tail.rfind(mark, 0, end) for mark in ".!?"))
+    return _SIGNATURE_RE.search(tail, begin)
+
+
 def _signature(text: str) -> Span | None:
     """A closing line of one to three capitalised words ("… ? Randi Tveit, 906 31 847")."""
     tail = text[-90:].rstrip()
-    match = _SIGNATURE_RE.search(tail)
+    match = _signature_match(tail)
     if match is None:
         return None
     group = 1 if match.group(1) is not None else 2

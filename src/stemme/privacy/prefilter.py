@@ -3,20 +3,20 @@
 The recognizers' and the triage rules' patterns are long alternations; Python's ``re``
 tries every alternative at every position, so a search costs microseconds even when
 nothing matches, which is almost always. :func:`required_grams` reads a compiled pattern's
-syntax tree once and derives a set of lower-cased strings of at most three characters such
-that every match contains at least one of them (:func:`required_all`: several such sets,
-all of which a match meets). :func:`may_match` looks for those strings in the lower-cased
-text with one alternation of plain literals, which ``re`` scans fast; :class:`TextGrams`
-holds the short substrings of one text for set look-ups (the rule index). The filter never
-changes a result: when it says no, the pattern cannot match; when it is unsure (a class
-such as ``\\w`` at every position of an alternative, a back-reference) it says yes.
+syntax tree once and derives a set of short strings such that every match contains at
+least one of them (:func:`required_all`: several such sets, all of which a match meets).
+:class:`TextGrams` holds the short substrings of one text for set look-ups
+(:func:`may_match`, the rule index). The filter never changes a result: when it says no,
+the pattern cannot match; when it is unsure (a class such as ``\\w`` at every position of
+an alternative, a back-reference) it says yes.
 
 Two alphabets compare patterns with texts. :data:`PLAIN`: lower-cased characters, strings
 of up to three. :data:`WORDS`: *shaped* texts (:func:`shape`: every character ``\\w`` does
 not match becomes a space, every decimal digit "0", and the text is padded with a space at
-both ends) and strings of up to four. In shaped texts ``\\s``, ``\\W`` and ``\\d`` are fixed
-characters, and a word edge ``(?<!\\w)`` / ``(?!\\w)`` is a space, so "(?<!\\w)son(?!\\w)"
-needs " son", which "<PERSON>" (" person ") does not contain.
+both ends) and strings of up to four. In shaped texts ``\\s``, ``\\W`` and ``\\d`` are
+fixed characters, and a word edge (``(?<!\\w)``, ``(?!\\w)``, ``\\b`` before a letter,
+``^``, ``$``) is a space, so "(?<!\\w)son(?!\\w)" needs " son", which "<PERSON>"
+(" person ") does not contain.
 
 Case: every literal is compared lower-cased (``str.lower`` is ``re``'s case-insensitive
 comparison for all but a few characters: those of ``re._casefix``, their capitals and
@@ -112,16 +112,25 @@ def _is_word_class(items: Any) -> bool:
     return list(items) == [(sre.IN, [(sre.CATEGORY, sre.CATEGORY_WORD)])]
 
 
-def _after_non_word(item: Any) -> bool:
-    """``(?<!\\w)``: in a shaped text the character before is a space."""
+def _edge_before(item: Any) -> bool:
+    """``(?<!\\w)``, ``^``, ``\\A``: in a shaped text the character before is a space."""
     op, av = item
+    if op is sre.AT:
+        return av in (sre.AT_BEGINNING, sre.AT_BEGINNING_STRING)
     return op is sre.ASSERT_NOT and av[0] == -1 and _is_word_class(av[1])
 
 
-def _before_non_word(item: Any) -> bool:
-    """``(?!\\w)``: in a shaped text the character after is a space."""
+def _edge_after(item: Any) -> bool:
+    """``(?!\\w)``, ``$``, ``\\Z``: in a shaped text the character after is a space."""
     op, av = item
+    if op is sre.AT:
+        return av in (sre.AT_END, sre.AT_END_STRING)
     return op is sre.ASSERT_NOT and av[0] == 1 and _is_word_class(av[1])
+
+
+def _word_boundary(item: Any) -> bool:
+    """``\\b``: a space before what follows, if that is a word character."""
+    return item[0] is sre.AT and item[1] is sre.AT_BOUNDARY
 
 
 # Flags under which \w and \d are not re's Unicode classes (shaped texts assume them).
@@ -265,13 +274,18 @@ class _Deriver:
         """The strings a match of ``items[start:]`` begins with, read as far as they are fixed
         (in a shaped text after a leading word edge: a space first)."""
         strings: _Strings | None = frozenset({""})
-        if self.shaped and _after_non_word(items[start]):
+        if self.shaped and _word_boundary(items[start]) and start + 1 < len(items):
+            rest = self.window(items, exact, start + 1)
+            if rest and all(s and s[0] != " " for s in rest):  # a word starts here
+                return self.concat(frozenset({" "}), rest)
+            return rest
+        if self.shaped and _edge_before(items[start]):
             strings = frozenset({" "})
         for index in range(start, len(items)):
             part = exact[index]
             if strings is None or min(map(len, strings)) >= self.width:
                 break
-            if self.shaped and index > start and _before_non_word(items[index]):
+            if self.shaped and index > start and _edge_after(items[index]):
                 strings = self.concat(strings, frozenset({" "}))
                 break
             if part is None:
@@ -357,11 +371,18 @@ class Frequencies:
 
 
 @cache
-def common_word_frequencies() -> Frequencies:
-    """Frequencies from the privacy package's list of common words (one short text each)."""
-    from stemme.privacy._data import common_words
+def common_word_frequencies(alphabet: Alphabet = PLAIN) -> Frequencies:
+    """Frequencies from the privacy package's list of common words (one short text each).
 
-    return Frequencies(f" {word} " for word in sorted(common_words()))
+    The shaped alphabet also counts its made-up sample messages: its strings hold digits,
+    spaces and punctuation, which no single word shows.
+    """
+    from stemme.privacy._data import common_words, sample_messages
+
+    texts = [f" {word} " for word in sorted(common_words())]
+    if alphabet.shaped:
+        texts += sample_messages()
+    return Frequencies(texts, alphabet)
 
 
 def _tree(pattern: re.Pattern[str], alphabet: Alphabet) -> list[Any] | None:
@@ -384,7 +405,7 @@ def required_grams(
     tree = _tree(pattern, alphabet)
     if tree is None:
         return None
-    deriver = _Deriver(alphabet, frequencies or common_word_frequencies())
+    deriver = _Deriver(alphabet, frequencies or common_word_frequencies(alphabet))
     return deriver.required_sequence(tree)
 
 
@@ -402,7 +423,7 @@ def required_all(
     tree = _tree(pattern, alphabet)
     if tree is None:
         return ()
-    frequencies = frequencies or common_word_frequencies()
+    frequencies = frequencies or common_word_frequencies(alphabet)
     found = set(_Deriver(alphabet, frequencies).candidates(tree))
     ranked = sorted(found, key=lambda strings: (frequencies.cost(strings), sorted(strings)))
     return tuple(ranked[:limit])
@@ -472,40 +493,35 @@ def _split(strings: _Strings, width: int) -> tuple[tuple[str, ...], _Strings]:
     return entry[2], entry[3]
 
 
-_last: tuple[str, str, bool] | None = None
+_last: tuple[str, TextGrams] | None = None
 
 
-def _lowered(text: str) -> tuple[str, bool]:
-    """``text`` lower-cased and whether it is safe to filter, kept for the last text."""
+def _text_grams(text: str) -> TextGrams:
+    """The shaped substrings of ``text``, kept for the last text (the recognizers of one
+    message all ask about the same text)."""
     global _last
     last = _last
     if last is not None and last[0] is text:
-        return last[1], last[2]
-    lowered, safe = text.lower(), text.isascii() or UNSAFE.isdisjoint(text)
-    _last = (text, lowered, safe)
-    return lowered, safe
+        return last[1]
+    grams = TextGrams(text, WORDS)
+    _last = (text, grams)
+    return grams
 
 
-_LITERALS: dict[int, tuple[re.Pattern[str], re.Pattern[str] | None]] = {}
+_REQUIRED: dict[int, tuple[re.Pattern[str], _Strings | None]] = {}
 
 
 def may_match(pattern: re.Pattern[str], text: str) -> bool:
     """False only if ``pattern`` cannot match anywhere in ``text`` (a cheap exact test).
 
-    The required strings are searched for as one alternation of plain lower-case literals
-    (fast in ``re``). It is kept per pattern object (by id: hashing a compiled pattern
-    hashes its whole code), so ``pattern`` should be a module-level constant.
+    The pattern's required strings (shaped alphabet) are looked up among the text's four
+    character substrings, which are made once per text. They are kept per pattern object
+    (by id: hashing a compiled pattern hashes its whole code), so ``pattern`` should be a
+    module-level constant.
     """
-    entry = _LITERALS.get(id(pattern))
+    entry = _REQUIRED.get(id(pattern))
     if entry is None or entry[0] is not pattern:
-        required = required_grams(pattern)
-        literals = None
-        if required is not None:
-            ordered = sorted(required, key=lambda s: (-len(s), s))
-            literals = re.compile("|".join(map(re.escape, ordered)))
-        entry = _LITERALS[id(pattern)] = (pattern, literals)
-    literals = entry[1]
-    if literals is None:
-        return True
-    lowered, safe = _lowered(text)
-    return not safe or literals.search(lowered) is not None
+        required = required_grams(pattern, common_word_frequencies(WORDS), WORDS)
+        entry = _REQUIRED[id(pattern)] = (pattern, required)
+    required = entry[1]
+    return required is None or _text_grams(text).may_match(required)
