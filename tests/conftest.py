@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from stemme import schema
 from stemme.app import create_app
 from stemme.config import Settings, load_settings
-from stemme.db import make_engine, make_session_factory
+from stemme.db import make_engine, make_session_factory, reader
 from stemme.identity import service
 from stemme.identity.access import command_line_principal
 from stemme.identity.models import User
@@ -176,8 +176,12 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 @pytest.fixture
 def db(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for arranging and checking; commit explicitly to make data visible."""
-    with sessions() as session:
+    """A session for arranging and checking; commit explicitly to make data visible.
+
+    Deferred on SQLite (``reader``): it may stay open beside a running server without
+    holding the write lock; a write through it takes the lock only then.
+    """
+    with reader(sessions) as session:
         yield session
 
 

@@ -49,11 +49,20 @@ def utcnow() -> datetime:
 
 
 def make_engine(url: URL) -> Engine:
-    """An engine with the per-dialect settings stemme relies on."""
+    """An engine with the per-dialect settings stemme relies on.
+
+    On SQLite every transaction takes the write lock when it starts (BEGIN IMMEDIATE): a
+    deferred transaction that reads and then writes fails at once with "database is locked"
+    if another connection (the worker, another request) committed in between, as it cannot
+    wait; taking the lock up front makes it wait (busy_timeout) instead. SQLite has one
+    writer at a time anyway, and WAL readers of other connections are not blocked.
+    A session from :func:`reader` stays deferred: it only reads, so it never waits for or
+    blocks a writer (polling, and tests that look at the database beside a running server).
+    """
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -64,19 +73,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-    # SQLAlchemy emits BEGIN itself (below), not the driver's implicit, deferred one.
+    # SQLAlchemy emits BEGIN itself (make_engine), not the driver's implicit one.
     dbapi_connection.isolation_level = None
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    """Every SQLite transaction takes the write lock when it starts.
+def _sqlite_begin(connection: Any) -> None:
+    deferred = connection.get_execution_options().get(_DEFERRED, False)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
-    A deferred transaction that reads and then writes fails at once with "database is
-    locked" if another connection (the worker, another request) committed in between; it
-    cannot wait. Taking the lock up front makes it wait (busy_timeout) instead. SQLite has
-    one writer at a time anyway; readers of other processes are not blocked (WAL).
-    """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+_DEFERRED = "stemme_deferred"
+
+
+def reader(factory: sessionmaker[Session]) -> Session:
+    """A session for reading only: on SQLite its transactions take no write lock."""
+    bind = factory.kw["bind"]
+    return factory(bind=bind.execution_options(**{_DEFERRED: True}))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

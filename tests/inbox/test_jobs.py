@@ -81,10 +81,11 @@ def test_an_iteration_that_fails_is_logged_and_retried(
 
     monkeypatch.setattr(runner.service, "analyze_pending", flaky)
     monkeypatch.setattr(runner, "ERROR_BACKOFF_SECONDS", 0.01)
+    monkeypatch.setattr(jobs.Worker, "has_work", lambda self: True)
     worker = jobs.Worker(sessions, keyring, idle_seconds=0.01)
     worker.start()
     try:
-        assert failed.wait(5)
+        assert failed.wait(30)  # after the models are loaded
     finally:
         worker.stop()
     assert "worker iteration failed" in caplog.text

@@ -76,6 +76,7 @@ def test_me(api: httpx.Client, admin: User, admin_auth: dict[str, str]) -> None:
         "view_inbox",
         "work_inbox",
         "read_originals",
+        "manage_inbox",
     }
 
 

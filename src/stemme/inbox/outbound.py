@@ -19,9 +19,9 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from stemme.db import utcnow
@@ -122,6 +122,19 @@ def queue_outbound(
 LEASE_SECONDS = 120.0  # a claimed delivery is not claimed again before this
 
 
+def _due(now: datetime) -> Any:
+    return (
+        Message.direction == "out",
+        Message.delivery.in_(("queued", "retrying")),
+        or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+    )
+
+
+def due_count(session: Session) -> int:
+    """How many outbound messages are due for an attempt now."""
+    return int(session.scalar(select(func.count(Message.id)).where(*_due(utcnow()))) or 0)
+
+
 def claim_due(session: Session, keyring: Keyring, *, limit: int = 20) -> list[Delivery]:
     """Claim up to ``limit`` due outbound messages for sending; commit before sending.
 
@@ -130,16 +143,7 @@ def claim_due(session: Session, keyring: Keyring, *, limit: int = 20) -> list[De
     worker dies mid-send, the lease runs out and the message is tried again.
     """
     now = utcnow()
-    claim = (
-        select(Message.id)
-        .where(
-            Message.direction == "out",
-            Message.delivery.in_(("queued", "retrying")),
-            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
-        )
-        .order_by(Message.id)
-        .limit(limit)
-    )
+    claim = select(Message.id).where(*_due(now)).order_by(Message.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         claim = claim.with_for_update(skip_locked=True)
     ids = list(session.scalars(claim))

@@ -524,9 +524,9 @@ def training_labels(session: Session) -> list[dict[str, object]]:
         .order_by(TriageLabel.message_id, TriageLabel.id)
     ).all()
     latest: dict[int, dict[str, object]] = {}
-    for label, text in rows:
+    for label, redacted in rows:
         latest[label.message_id] = {
-            "text": text,
+            "text": redacted,
             "category": label.category,
             "urgent": label.urgent,
         }

@@ -15,7 +15,7 @@ import weakref
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from stemme.db import transaction
+from stemme.db import reader, transaction
 from stemme.inbox import outbound, service
 from stemme.privacy.crypto import Keyring
 
@@ -60,6 +60,13 @@ class Worker:
         with _workers_lock:
             _workers.add(self)
 
+    def has_work(self) -> bool:
+        """Anything to analyse or deliver? (read only: no write lock while idle)"""
+        with reader(self.sessions) as session:
+            if service.pending_count(session):
+                return True
+            return self.senders is not None and outbound.due_count(session) > 0
+
     def run_once(self) -> int:
         """Analyse up to ``batch`` messages, then try due deliveries (two short transactions);
         the number of messages handled."""
@@ -103,7 +110,7 @@ class Worker:
         log.info("worker started")
         while not self._stop.is_set():
             try:
-                done = self.run_once()
+                done = self.run_once() if self.has_work() else 0
             except Exception:
                 log.exception("worker iteration failed")
                 self._stop.wait(ERROR_BACKOFF_SECONDS)
