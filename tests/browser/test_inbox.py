@@ -120,6 +120,11 @@ def test_operator_handles_an_emergency_from_queue_to_closing(
 
     page.goto(f"{base}/reports/inbox")
     axe.check(page, "response-time dashboard")
+    page.wait_for_selector("#urgent-watch", state="attached")
+    page.wait_for_timeout(500)  # the first poll sets the baseline
+    _arrive(sessions, "Hjelp, naboen blir slått akkurat nå!", "b-3")
+    page.wait_for_selector(".urgent-banner", timeout=30_000)  # alerted on any page
+    axe.check(page, "dashboard with an emergency alert")
     axe.assert_clean()
 
 

@@ -183,6 +183,24 @@ def queue_fragment(request: Request, ctx: Ctx, session: DbSession, me: Me) -> Re
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
+@router.get("/inbox/alerts", response_class=HTMLResponse)
+def alerts_fragment(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    me: Me,
+    since: Annotated[int, Query()] = -1,
+) -> Response:
+    """Polled from every page of inbox users: an alert when a new urgent conversation came
+    in since the last poll (the first poll, ``since=-1``, only sets the baseline)."""
+    me.principal.require(Permission.VIEW_INBOX)
+    newest = _newest_urgent(session, me)
+    html = ctx.templates.get_template("inbox/_alerts.html").render(
+        newest=newest, alert=since >= 0 and newest > since, poll_seconds=POLL_SECONDS * 2
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
 # --- one conversation -----------------------------------------------------------------------
 
 

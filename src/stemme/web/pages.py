@@ -80,6 +80,10 @@ def render_page(
         "flash": (flash[0], gettext_(flash[1])) if flash else None,
         "lang": current_language(),
         "path": request.url.path,
+        # inbox users hear about new emergencies on every page (the queue has its own alert)
+        "inbox_alerts": user is not None
+        and user.principal.can(Permission.VIEW_INBOX)
+        and request.url.path != "/inbox",
         **data,
     }
     html = ctx.templates.get_template(template).render(context)
