@@ -125,6 +125,7 @@ def worker(
     ] = False,
 ) -> None:
     """Analyse received messages in the foreground (instead of the web process)."""
+    from stemme.channels.pages import PageDirectory
     from stemme.channels.senders import build_senders
     from stemme.jobs import Worker
     from stemme.privacy.crypto import Keyring
@@ -134,7 +135,9 @@ def worker(
     engine = make_engine(settings.url)
     try:
         schema.require_current(engine)
-        job = Worker(make_session_factory(engine), keyring, senders=build_senders(settings))
+        sessions = make_session_factory(engine)
+        pages = PageDirectory(sessions, keyring, settings)
+        job = Worker(sessions, keyring, senders=build_senders(settings, pages))
         if once:
             typer.echo(f"Behandlet {job.drain()} meldinger.")
             return

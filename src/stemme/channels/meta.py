@@ -33,13 +33,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from stemme.config import Settings
 from stemme.errors import N_, AuthenticationError, PermissionDeniedError, StemmeError
 from stemme.inbox.types import InboundMessage
+
+if TYPE_CHECKING:
+    from stemme.channels.pages import PageSource
 
 log = logging.getLogger("stemme.channels.meta")
 
@@ -108,9 +111,12 @@ def verify_subscription(
 class MetaWebhook:
     """Checks and parses one webhook delivery and hands its messages to ``deliver``."""
 
-    def __init__(self, settings: Settings, deliver: Deliver) -> None:
+    def __init__(
+        self, settings: Settings, deliver: Deliver, pages: PageSource | None = None
+    ) -> None:
         self.settings = settings
         self.deliver = deliver
+        self.pages = pages
 
     def handle(self, body: bytes, signature: str | None) -> int:
         """Check, parse and deliver one delivery; returns how many messages were delivered.
@@ -126,8 +132,11 @@ class MetaWebhook:
         if not signature_valid(self.settings.meta_app_secret, body, signature):
             log.warning("meta webhook refused: invalid or missing signature")
             raise InvalidSignatureError("Signaturen mangler eller er ugyldig.")
+        pages = self.pages() if self.pages else None
         messages = parse_delivery(
-            body, self.settings.meta_page_tokens, self.settings.meta_page_districts
+            body,
+            pages.tokens if pages else self.settings.meta_page_tokens,
+            pages.districts if pages else self.settings.meta_page_districts,
         )
         if messages:
             self.deliver(messages)
@@ -319,6 +328,7 @@ class MetaSender:
         max_retry_after: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        pages: PageSource | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -332,6 +342,7 @@ class MetaSender:
         self.max_retry_after = max_retry_after
         self.sleep = sleep
         self.now = now
+        self.pages = pages
 
     def __enter__(self) -> MetaSender:
         return self
@@ -353,7 +364,8 @@ class MetaSender:
         longer one ends the attempts). Other 4xx are final. ``last_inbound_at`` is when the
         citizen last wrote (UTC; a naive value is read as UTC).
         """
-        token = self.settings.meta_page_tokens.get(page_id)
+        tokens = self.pages().tokens if self.pages else self.settings.meta_page_tokens
+        token = tokens.get(page_id)
         if not token:
             return _failure("unknown_page", None, 0)
         if last_inbound_at.tzinfo is None:

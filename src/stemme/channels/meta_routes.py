@@ -60,7 +60,9 @@ async def receive(request: Request) -> Response:
     if deliver is None:
         log.error("meta webhook refused: intake not configured")
         return _problem(request, 503, "Utilgjengelig", "intake not configured")
-    webhook = MetaWebhook(_settings(request), deliver)
+    webhook = MetaWebhook(
+        _settings(request), deliver, getattr(request.app.state, "stemme_pages", None)
+    )
     try:
         body = await _read_body(request)
         received = await run_in_threadpool(

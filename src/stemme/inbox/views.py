@@ -532,12 +532,76 @@ def _hours_rows(session: Session, me: WebUser) -> list[dict[str, Any]]:
     return rows
 
 
+def _admin_page(
+    request: Request,
+    ctx: AppContext,
+    session: Session,
+    me: WebUser,
+    *,
+    status_code: int = 200,
+    **data: Any,
+) -> Response:
+    from stemme.channels.pages import PLATFORMS, list_pages
+
+    values: dict[str, Any] = {
+        "districts": _hours_rows(session, me),
+        "errors": {},
+        "pages": list_pages(session, me.principal),
+        "platforms": PLATFORMS,
+        "page_districts": [d for d in geo.POLICE_DISTRICTS if me.principal.covers(d)],
+        "page_form": {},
+        **data,
+    }
+    return render_page(request, ctx, "inbox/hours.html", me, status_code=status_code, **values)
+
+
 @router.get("/admin/inbox", response_class=HTMLResponse)
 def hours_page(request: Request, ctx: Ctx, session: DbSession, me: Me) -> Response:
     me.principal.require(Permission.MANAGE_INBOX)
-    return render_page(
-        request, ctx, "inbox/hours.html", me, districts=_hours_rows(session, me), errors={}
+    return _admin_page(request, ctx, session, me)
+
+
+@router.post("/admin/inbox/pages")
+def post_page(
+    request: Request,
+    ctx: Ctx,
+    session: DbSession,
+    me: Me,
+    page_id: Annotated[str, Form()] = "",
+    platform: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    district: Annotated[str, Form()] = "",
+    token: Annotated[str, Form()] = "",
+    active: Annotated[str, Form()] = "",
+) -> Response:
+    """Add or change a Messenger page or Instagram account (an empty token keeps the old)."""
+    from stemme.channels.pages import save_page
+
+    me.principal.require(Permission.MANAGE_INBOX)
+    ring = _keyring(ctx)
+    error = attempt(
+        session,
+        lambda: save_page(
+            session,
+            me.principal,
+            ring,
+            page_id=page_id,
+            platform=platform,
+            name=name,
+            district=district or None,
+            token=token,
+            active=bool(active),
+        ),
     )
+    if error is not None:
+        form = {"page_id": page_id, "platform": platform, "name": name, "district": district}
+        return _admin_page(
+            request, ctx, session, me, status_code=422, page_error=error, page_form=form
+        )
+    pages = getattr(request.app.state, "stemme_pages", None)
+    if pages is not None:
+        pages.forget()
+    return redirect("/admin/inbox", "page_saved", ctx)
 
 
 @router.post("/admin/inbox/hours")
@@ -557,15 +621,13 @@ async def post_hours(request: Request, ctx: Ctx, session: DbSession, me: Me) -> 
                 raw[str(day)] = [opens, closes]
     error = attempt(session, lambda: set_hours(session, me.principal, district, raw))
     if error is not None:
-        rows = _hours_rows(session, me)
-        shown = any(row["district"] == district for row in rows)
-        return render_page(
+        shown = any(row["district"] == district for row in _hours_rows(session, me))
+        return _admin_page(
             request,
             ctx,
-            "inbox/hours.html",
+            session,
             me,
             status_code=422,
-            districts=rows,
             errors={district: error} if shown else {},
             error=None if shown else error,
         )

@@ -39,6 +39,7 @@ FLASH_MESSAGES: dict[str, tuple[str, str]] = {
     "status_changed": ("success", N_("Statusen er endret.")),
     "triage_corrected": ("success", N_("Vurderingen er rettet og lagret som treningsdata.")),
     "hours_saved": ("success", N_("Åpningstidene er lagret.")),
+    "page_saved": ("success", N_("Siden er lagret.")),
 }
 
 
@@ -55,7 +56,7 @@ NAVIGATION = (
     NavItem("/reports/inbox", N_("Svartider"), Permission.VIEW_INBOX),
     NavItem("/admin/users", N_("Brukere"), Permission.MANAGE_USERS),
     NavItem("/admin/audit", N_("Revisjonslogg"), Permission.READ_AUDIT),
-    NavItem("/admin/inbox", N_("Åpningstider"), Permission.MANAGE_INBOX),
+    NavItem("/admin/inbox", N_("Innboksinnstillinger"), Permission.MANAGE_INBOX),
     NavItem("/account", N_("Min konto"), Permission.MANAGE_OWN_TOKENS),
 )
 
