@@ -226,7 +226,6 @@ def upgrade() -> None:
             ondelete="SET NULL",
         )
 
-
     op.create_table(
         "channel_contacts",
         sa.Column("thread_key", sa.String(length=255), nullable=False),
