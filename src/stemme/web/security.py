@@ -19,22 +19,28 @@ CSRF_COOKIE = "stemme_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
+
+def content_security_policy(frame_ancestors: str = "'none'") -> str:
+    """The policy of every page; only the embeddable web chat widens ``frame-ancestors``."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "form-action 'self'",
+            f"frame-ancestors {frame_ancestors}",
+            "base-uri 'none'",
+            "object-src 'none'",
+        ]
+    )
+
+
 # htmx runs from a file, with eval and inline indicator styles switched off (see base.html),
 # so the policy needs neither 'unsafe-inline' nor 'unsafe-eval'.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "object-src 'none'",
-    ]
-)
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 log = logging.getLogger("stemme.http")
 
@@ -66,6 +72,7 @@ class SecurityMiddleware:
         token = request_id_var.set(request_id)
         csrf_cookie = request_cookies(scope).get(CSRF_COOKIE)
         new_csrf = None if csrf_cookie else secrets.token_urlsafe(24)
+        set_csrf = new_csrf is not None and not _cookieless(scope["path"])
         scope.setdefault("state", {})["csrf_cookie"] = csrf_cookie or new_csrf
         started = time.perf_counter()
         status_holder: dict[str, int] = {}
@@ -75,7 +82,7 @@ class SecurityMiddleware:
                 status_holder["status"] = message["status"]
                 headers = MutableHeaders(scope=message)
                 self._add_headers(headers, request_id, scope)
-                if new_csrf:
+                if set_csrf and new_csrf:
                     headers.append("set-cookie", self._csrf_cookie_header(new_csrf))
             await send(message)
 
@@ -95,10 +102,11 @@ class SecurityMiddleware:
 
     def _add_headers(self, headers: MutableHeaders, request_id: str, scope: Scope) -> None:
         headers["x-request-id"] = request_id
-        headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
+        policy = headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
         headers["x-content-type-options"] = "nosniff"
         headers["referrer-policy"] = "same-origin"
-        headers["x-frame-options"] = "DENY"
+        if "frame-ancestors" not in policy or "frame-ancestors 'none'" in policy:
+            headers["x-frame-options"] = "DENY"
         headers["cross-origin-opener-policy"] = "same-origin"
         headers["permissions-policy"] = (
             "camera=(), microphone=(), geolocation=(), interest-cohort=()"
@@ -111,6 +119,12 @@ class SecurityMiddleware:
     def _csrf_cookie_header(self, value: str) -> str:
         secure = "; Secure" if self.cookie_secure else ""
         return f"{CSRF_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"
+
+
+def _cookieless(path: str) -> bool:
+    """The citizen web chat (and the files it loads) set no cookies: it runs in an iframe on
+    other sites, where a cookie would be a third-party cookie."""
+    return path == "/chat" or path.startswith(("/chat/", "/static/"))
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
