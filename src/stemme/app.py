@@ -24,6 +24,7 @@ from stemme.geo.routes import router as geo_api
 from stemme.identity.routes import router as identity_api
 from stemme.identity.views import router as identity_views
 from stemme.inbox.routes import router as inbox_api
+from stemme.inbox.views import router as inbox_views
 from stemme.logs import configure_logging
 from stemme.web import i18n
 from stemme.web.deps import AppContext, LoginRequiredError, optional_web_user
@@ -56,6 +57,7 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> FastAPI:
     )
     app.state.stemme = ctx
     app.include_router(identity_views)
+    app.include_router(inbox_views)
     _wire_channels(app, ctx)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.add_api_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
@@ -71,22 +73,39 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> FastAPI:
 
 def _wire_channels(app: FastAPI, ctx: AppContext) -> None:
     """Channel webhooks; without encryption keys nothing can be stored, so they answer 503."""
+    from stemme.channels.bridge_routes import bridge_router
+    from stemme.channels.email_routes import email_router
     from stemme.channels.meta_routes import meta_router
+    from stemme.channels.webchat_routes import webchat_router
 
     app.include_router(meta_router)
+    app.include_router(email_router)
+    app.include_router(bridge_router)
+    app.include_router(webchat_router)
     if ctx.settings.encryption_keys:
+        from stemme.channels.email import make_email_intake
+        from stemme.channels.pages import PageDirectory
+        from stemme.channels.webchat import Webchat
         from stemme.inbox.intake import make_intake
         from stemme.privacy.crypto import Keyring
 
         keyring = Keyring.from_setting(ctx.settings.encryption_keys)
+        app.state.stemme_pages = PageDirectory(ctx.sessions, keyring, ctx.settings)
         app.state.stemme_intake = make_intake(ctx.sessions, keyring)
+        app.state.stemme_email_intake = make_email_intake(ctx.sessions, keyring)
+        app.state.stemme_webchat = Webchat(
+            ctx.sessions, keyring, ctx.settings.webchat_messages_per_minute
+        )
 
 
 def _lifespan(ctx: AppContext) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Starts the in-process job worker (settings.run_jobs_in_process) and stops it."""
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from stemme.channels.email_listener import start_email_listener
+
+        email_listener = await start_email_listener(ctx.settings, ctx.sessions)
         worker = None
         if ctx.settings.run_jobs_in_process:
             from stemme.channels.senders import build_senders
@@ -95,7 +114,7 @@ def _lifespan(ctx: AppContext) -> Callable[[FastAPI], AbstractAsyncContextManage
 
             if ctx.settings.encryption_keys:
                 keyring = Keyring.from_setting(ctx.settings.encryption_keys)
-                senders = build_senders(ctx.settings)
+                senders = build_senders(ctx.settings, getattr(app.state, "stemme_pages", None))
                 worker = Worker(ctx.sessions, keyring, senders=senders)
                 worker.start()
             else:
@@ -103,6 +122,8 @@ def _lifespan(ctx: AppContext) -> Callable[[FastAPI], AbstractAsyncContextManage
         try:
             yield
         finally:
+            if email_listener is not None:
+                await email_listener.stop()
             if worker is not None:
                 worker.stop()
 

@@ -28,7 +28,9 @@ from stemme.db import make_engine, make_session_factory, utcnow
 from stemme.identity import service
 from stemme.identity.access import command_line_principal
 from stemme.identity.models import User
+from stemme.inbox import outbound
 from stemme.inbox import service as inbox
+from stemme.inbox.models import Conversation
 from stemme.inbox.types import InboundMessage
 from stemme.privacy.crypto import Keyring
 from tests.conftest import TEST_ENCRYPTION_KEY, LiveServer, copied_database
@@ -113,9 +115,57 @@ HTML: dict[tuple[str, str], Expect] = {
     ),
     ("POST", "/account/tokens"): Expect(EVERYONE, form=lambda w, r: {"name": "matrise"}),
     ("POST", "/account/tokens/{token_id}/revoke"): Expect(EVERYONE),
+    ("GET", "/admin/inbox"): Expect(USER_ADMINS),
+    ("POST", "/admin/inbox/hours"): Expect(
+        USER_ADMINS, form=lambda w, r: {"district": "Oslo", "always": "1"}
+    ),
+    ("POST", "/admin/inbox/pages"): Expect(
+        USER_ADMINS,
+        form=lambda w, r: {
+            "page_id": "4242",
+            "platform": "messenger",
+            "name": "Oslo politidistrikt",
+            "district": "Oslo",
+            "token": "page-token",
+            "active": "1",
+        },
+    ),
+    ("GET", "/inbox"): Expect(INBOX_READERS),
+    ("GET", "/inbox/queue"): Expect(INBOX_READERS),
+    ("GET", "/inbox/alerts"): Expect(INBOX_READERS),
+    ("GET", "/reports/inbox"): Expect(INBOX_READERS),
+    ("GET", "/inbox/{conversation_id}"): Expect(INBOX_READERS),
+    ("GET", "/inbox/{conversation_id}/thread"): Expect(INBOX_READERS),
+    ("GET", "/inbox/{conversation_id}/canned"): Expect(
+        INBOX_WORKERS, url="/inbox/{conversation_id}/canned?key=greeting"
+    ),
+    ("POST", "/inbox/{conversation_id}/reply"): Expect(
+        INBOX_WORKERS, form=lambda w, r: {"text": f"Svar fra {r}"}
+    ),
+    ("POST", "/inbox/{conversation_id}/notes"): Expect(
+        INBOX_WORKERS, form=lambda w, r: {"text": f"Notat fra {r}"}
+    ),
+    ("POST", "/inbox/{conversation_id}/assign"): Expect(
+        INBOX_WORKERS, form=lambda w, r: {"user_id": ""}
+    ),
+    ("POST", "/inbox/{conversation_id}/transfer"): Expect(
+        INBOX_WORKERS, form=lambda w, r: {"district": "Oslo"}
+    ),
+    ("POST", "/inbox/{conversation_id}/status"): Expect(
+        INBOX_WORKERS, form=lambda w, r: {"status": "open"}
+    ),
+    ("POST", "/inbox/messages/{message_id}/triage"): Expect(
+        INBOX_WORKERS, form=lambda w, r: {"category": "tip"}
+    ),
+    ("POST", "/inbox/messages/{message_id}/retry"): Expect(
+        INBOX_WORKERS, url="/inbox/messages/{out_message_id}/retry"
+    ),
+    ("POST", "/inbox/messages/{message_id}/original"): Expect(INBOX_WORKERS),
     ("GET", "/healthz"): Expect(PUBLIC),
     ("GET", "/readyz"): Expect(PUBLIC),
     ("GET", "/static"): Expect(PUBLIC, url="/static/vendor/htmx.min.js"),
+    ("GET", "/chat"): Expect(PUBLIC),  # the citizens' web chat
+    ("GET", "/chat/widget.js"): Expect(PUBLIC),
 }
 
 API: dict[tuple[str, str], Expect] = {
@@ -148,6 +198,27 @@ API: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/messages/{message_id}/original"): Expect(
         INBOX_WORKERS, url="/api/v1/messages/{message_id}/original"
     ),
+    ("POST", "/api/v1/conversations/{conversation_id}/replies"): Expect(
+        INBOX_WORKERS, json=lambda w, r: {"text": f"Svar fra {r}"}
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/notes"): Expect(
+        INBOX_WORKERS, json=lambda w, r: {"text": f"Notat fra {r}"}
+    ),
+    ("PUT", "/api/v1/conversations/{conversation_id}/assignment"): Expect(
+        INBOX_WORKERS, json=lambda w, r: {"user_id": None}
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/transfer"): Expect(
+        INBOX_WORKERS, json=lambda w, r: {"district": "Oslo"}
+    ),
+    ("PUT", "/api/v1/conversations/{conversation_id}/status"): Expect(
+        INBOX_WORKERS, json=lambda w, r: {"status": "open"}
+    ),
+    ("POST", "/api/v1/messages/{message_id}/retry"): Expect(
+        INBOX_WORKERS, url="/api/v1/messages/{out_message_id}/retry"
+    ),
+    ("GET", "/api/v1/canned-replies"): Expect(INBOX_READERS),
+    ("GET", "/api/v1/inbox/sla"): Expect(INBOX_READERS),
+    ("GET", "/api/v1/inbox/feedback"): Expect(INBOX_READERS),
 }
 
 EXPECTATIONS: dict[tuple[str, str], Expect] = {**HTML, **API}
@@ -157,6 +228,19 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {**HTML, **API}
 SIGNED: dict[tuple[str, str], int] = {
     ("GET", "/channels/meta/webhook"): 403,
     ("POST", "/channels/meta/webhook"): 401,
+    # E-mail relay and platform bridge: HMAC-signed (tests/channels/test_email.py and
+    # test_bridge.py). The bridge path is called with "{source}" literally: no such source.
+    ("POST", "/channels/email/inbound"): 401,
+    ("POST", "/channels/bridge/{source}"): 404,
+    # The web chat's API answers the browser token of an anonymous chat, never a role: an
+    # operator's session or API token is just an unknown chat (401). Anyone may start a chat;
+    # the matrix's body is not a valid start (422). Tests: tests/channels/test_webchat.py.
+    ("POST", "/chat/api/sessions"): 422,
+    ("GET", "/chat/api/messages"): 401,
+    ("POST", "/chat/api/messages"): 401,
+    ("GET", "/chat/api/stream"): 401,
+    ("POST", "/chat/api/feedback"): 401,
+    ("DELETE", "/chat/api/session"): 401,
 }
 
 
@@ -209,6 +293,7 @@ class World:
     extra: list[WebClient] = field(default_factory=list)
     conversation_id: int = 0  # an Oslo conversation with one message (the inbox routes)
     message_id: int = 0
+    out_message_id: int = 0  # a reply in it that could not be delivered
 
     def web_client(self, role: str, *, fresh: bool) -> WebClient:
         if not fresh:
@@ -253,15 +338,22 @@ def world(matrix_settings: Settings) -> Iterator[World]:
             web_token_ids[role] = service.create_token(session, principal, user, "web")[0].id
         data = service.UserInput("target@matrix.stemme.no", "operator", ("Oslo",), "Target")
         target = service.create_user(session, cli, data, PASSWORD)
+        keyring = Keyring.from_setting(TEST_ENCRYPTION_KEY)
         received = inbox.receive(
             session,
-            Keyring.from_setting(TEST_ENCRYPTION_KEY),
+            keyring,
             InboundMessage("webchat", "matrix", "matrix-1", "Hei", utcnow(), "Oslo"),
         )
+        conversation = session.get(Conversation, received.conversation_id)
+        assert conversation is not None
+        failed = outbound.queue_outbound(session, keyring, conversation, "Svar", "reply")
+        failed.delivery = "failed"
+        failed_id = failed.id
     engine.dispose()
     with LiveServer(matrix_settings) as server:
         built = World(server, users, target, api_tokens, web_token_ids)
         built.conversation_id, built.message_id = received.conversation_id, received.message_id
+        built.out_message_id = failed_id
         for role in ROLES:
             built.clients[role] = built.web_client(role, fresh=True)
         anonymous = WebClient(server.url)
@@ -283,6 +375,7 @@ def _url(world: World, key: tuple[str, str], expect: Expect, role: str) -> str:
         token_id=world.web_token_ids[owner],
         conversation_id=world.conversation_id,
         message_id=world.message_id,
+        out_message_id=world.out_message_id,
     )
 
 

@@ -67,7 +67,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from stemme.config import Settings
-from stemme.db import transaction, utcnow
+from stemme.db import reader, transaction, utcnow
 from stemme.errors import N_, ConfigurationError, StemmeError
 from stemme.inbox.models import ChannelContact
 from stemme.inbox.outbound import Delivery, DeliveryResult
@@ -676,7 +676,7 @@ class EmailSender:
 
     def send(self, delivery: Delivery) -> DeliveryResult:
         sessions, keyring = self._database()
-        with sessions() as session:
+        with reader(sessions) as session:
             contact = read_contact(session, keyring, delivery.thread_key)
         if contact is None:
             log.warning(

@@ -6,6 +6,7 @@ The delivery queue (``stemme.inbox.outbound``) retries; senders make one attempt
 from __future__ import annotations
 
 from stemme.channels.meta import MetaSender
+from stemme.channels.pages import PageSource
 from stemme.config import Settings
 from stemme.inbox.outbound import Delivery, DeliveryResult, Sender
 
@@ -13,8 +14,8 @@ from stemme.inbox.outbound import Delivery, DeliveryResult, Sender
 class MetaChannelSender:
     """Messenger and Instagram replies through the Send API (thread key ``PAGE:PSID``)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.sender = MetaSender(settings, max_attempts=1)
+    def __init__(self, settings: Settings, pages: PageSource | None = None) -> None:
+        self.sender = MetaSender(settings, max_attempts=1, pages=pages)
 
     def send(self, delivery: Delivery) -> DeliveryResult:
         page_id, _, psid = delivery.thread_key.partition(":")
@@ -34,8 +35,17 @@ class StoredSender:
         return DeliveryResult(True, external_id=delivery.message_uid)
 
 
-def build_senders(settings: Settings) -> dict[str, Sender]:
-    """The sender of every channel that can answer with these settings."""
-    meta = MetaChannelSender(settings)
+def build_senders(settings: Settings, pages: PageSource | None = None) -> dict[str, Sender]:
+    """The sender of every channel that can answer with these settings (and ``pages``,
+    the Meta pages of the admin UI)."""
+    meta = MetaChannelSender(settings, pages)
     senders: dict[str, Sender] = {"messenger": meta, "instagram": meta, "webchat": StoredSender()}
+    if settings.smtp_url and settings.email_address:
+        from stemme.channels.email import EmailSender
+
+        senders["email"] = EmailSender(settings)
+    from stemme.channels.bridge import BridgeSender, valid_sources
+
+    bridge = BridgeSender(settings)
+    senders.update(dict.fromkeys(valid_sources(settings), bridge))
     return senders

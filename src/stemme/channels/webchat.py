@@ -33,7 +33,7 @@ from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from stemme import geo
-from stemme.db import transaction, utcnow
+from stemme.db import reader, transaction, utcnow
 from stemme.errors import N_, AuthenticationError, InvalidInputError, NotFoundError, StemmeError
 from stemme.inbox.feedback import record_feedback
 from stemme.inbox.models import Conversation, Feedback, Message, WebchatSession, associated_data
@@ -506,7 +506,7 @@ class Webchat:
 
     def check_token(self, address: str, token: str | None) -> None:
         """AuthenticationError unless the token is a chat's (before a body is read)."""
-        with self.sessions() as session:
+        with reader(self.sessions) as session:
             self._chat(session, address, token)
 
     def send(self, address: str, token: str | None, body: object) -> tuple[ChatMessage, bool]:
@@ -540,8 +540,9 @@ class Webchat:
         self.limits.reads_per_address.check(("address", address))
 
     def poll(self, chat_id: int, after: int) -> History | None:
-        """New messages after ``after`` (None when the chat was ended meanwhile)."""
-        with self.sessions() as session:
+        """New messages after ``after`` (None when the chat was ended meanwhile); read only,
+        so an open stream never holds SQLite's write lock."""
+        with reader(self.sessions) as session:
             chat = session.get(WebchatSession, chat_id)
             if chat is None:
                 return None
