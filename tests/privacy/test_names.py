@@ -176,3 +176,10 @@ def test_strong_cue_and_signature_fast_paths(text: str) -> None:
     assert (fast is None) is (plain is None), text
     if fast is not None and plain is not None:
         assert (fast.span(1), fast.span(2)) == (plain.span(1), plain.span(2)), text
+
+
+@pytest.mark.parametrize(
+    "gap", ["", " ", "-", "\n", "\t", "\u00a0", " \n", "-\n", "\n\n", "  ", "--", "x", " -", "\n "]
+)
+def test_linked_is_the_link_pattern(gap: str) -> None:
+    assert names._linked(gap) is (names._LINK_RE.match(gap) is not None)

@@ -17,6 +17,23 @@ TIME_RE = re.compile(r"(?<![\d.:])(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[:.][0-5]\d)?(
 """Clock times such as 15:30, 08.00, 23:30:15."""
 
 
+_DIGIT_RUN_RE = re.compile(r"\d+")
+_last_run: tuple[str, int] | None = None
+
+
+def longest_digit_run(text: str) -> int:
+    """The length of the longest run of (Unicode) digits in ``text``: ``\\d{n}`` occurs in
+    ``text`` exactly when this is at least n. Kept for the last text, which the number
+    recognizers of one message all ask about."""
+    global _last_run
+    last = _last_run
+    if last is not None and last[0] is text:
+        return last[1]
+    longest = max(map(len, _DIGIT_RUN_RE.findall(text)), default=0)
+    _last_run = (text, longest)
+    return longest
+
+
 def before(text: str, start: int, width: int = 40) -> str:
     """The lower-cased text in the ``width`` characters before ``start``."""
     return text[max(0, start - width) : start].casefold()

@@ -134,6 +134,14 @@ _PARTICLES = frozenset(
 _LINK_RE = re.compile(r"^(?:\s|-)$")
 
 
+def _linked(gap: str) -> bool:
+    """``_LINK_RE.match(gap)`` without the call: one white-space character or a hyphen
+    (``$`` also allows a final newline after it)."""
+    if len(gap) == 2 and gap[1] == "\n":
+        gap = gap[0]
+    return len(gap) == 1 and (gap == "-" or gap.isspace())
+
+
 def _words(text: str) -> list[tuple[int, int, str]]:
     """The word tokens of ``text`` as (start, end, word)."""
     return [(m.start(), m.end(), m.group(0)) for m in _TOKEN_RE.finditer(text)]
@@ -151,8 +159,9 @@ _SIGNATURE_RE = re.compile(
 _BAD_BEFORE = frozenset("@_./#\\<0123456789")
 # A signature is followed only by these characters (its closing number, punctuation):
 # the last other character lies inside it, so no match starts before the last ".!?" ahead.
-_SIGNATURE_TRAILER_RE = re.compile(r"[\s,.!+()\d-]*\Z")
-_RUN_RE = re.compile(r"\w+")
+# Both are matched against the reversed text: anchored at its end, read from there.
+_SIGNATURE_TRAILER_RE = re.compile(r"[\s,.!+()\d-]*")
+_LAST_WORD_RE = re.compile(r"\W*(\w+)")
 
 
 def _is_cap(word: str) -> bool:
@@ -171,10 +180,10 @@ def _known_first(word: str) -> bool:
 def _strong_cue(text: str, start: int) -> bool:
     """Whether a strong cue (heter, mvh, min sønn) ends right before ``start``."""
     window = text[max(0, start - 40) : start].casefold()
-    runs = _RUN_RE.findall(window)
-    if not runs:
-        return False
-    last = runs[-1]  # cue words may be glued ("lillebror", "hilsenfra"): test each ending
+    reversed_last = _LAST_WORD_RE.match(window[::-1])
+    if reversed_last is None:
+        return False  # no word at all
+    last = reversed_last.group(1)[::-1]  # cue words may be glued ("lillebror"): test endings
     if not any(last[i:] in _STRONG_CUE_ENDINGS for i in range(len(last))):
         return False
     return _STRONG_CUE_RE.search(window) is not None
@@ -202,6 +211,37 @@ def _extends(word: str, capitalised: bool) -> bool:
     return folded not in common_words() and folded not in kommune_names() and len(word) > 1
 
 
+_Kind = tuple[str, bool, bool] | None
+_kinds: dict[str, _Kind] = {}
+_MAX_KINDS = 50_000
+
+
+def _word_kind(word: str) -> _Kind:
+    """(casefolded, capitalised, known first name) of a token, or None if it can never start
+    a name (an organisation, a lower-case word that is not a first name, a common word).
+    It depends on the word alone, so find_persons keeps it per word."""
+    folded = word.casefold()
+    if folded in organisations():
+        return None
+    capitalised = _is_cap(word)
+    known = _known_first(word) if capitalised else folded in given_names_folded()
+    if not known and not capitalised:
+        return None
+    if not known and folded in common_words():
+        return None  # "Jeg", "Hei", "Det": never a name when not also a first name
+    return folded, capitalised, known
+
+
+def _kind_of(word: str) -> _Kind:
+    """_word_kind, remembered for up to _MAX_KINDS words."""
+    if word in _kinds:
+        return _kinds[word]
+    kind = _word_kind(word)
+    if len(_kinds) < _MAX_KINDS:
+        _kinds[word] = kind
+    return kind
+
+
 def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
     """Person names (first name alone counts), one span per full name."""
     text = _unshout(text)
@@ -210,7 +250,6 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
     orgs = organisations()
     places = place_names()
     ambiguous = ambiguous_names()
-    first_folded = given_names_folded()
     ambiguous_folded = _ambiguous_folded()
     last_end = -10
     found: list[tuple[int, int]] = []
@@ -222,17 +261,12 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
             continue
         if end < len(text) and text[end].isdigit():
             continue
-        folded = word.casefold()
-        if folded in orgs:
+        kind = _kind_of(word)
+        if kind is None:
             continue
-        capitalised = _is_cap(word)
-        known = _known_first(word) if capitalised else folded in first_folded
-        if not known and not capitalised:
-            continue
-        if not known and folded in common:
-            continue  # "Jeg", "Hei", "Det": never a name when not also a first name
+        folded, capitalised, known = kind
         nxt = tokens[i] if i < len(tokens) else None
-        adjacent = nxt is not None and _LINK_RE.match(text[end : nxt[0]]) is not None
+        adjacent = nxt is not None and _linked(text[end : nxt[0]])
         # 2 after a strong cue, else 1 after a weak cue or "og" after a name, else 0. The weak
         # cue is looked up only where it counts (capitalised first names): elsewhere only
         # "cue == 2" is asked.
@@ -252,7 +286,7 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
             )
             if _STREET_BEFORE_RE.search(text[max(0, start - 12) : start].casefold()) and cue < 2:
                 # "på Karl Johan", "ved Olav Kyrre": a street or a place; skip the whole run
-                while i < len(tokens) and _LINK_RE.match(text[tokens[i - 1][1] : tokens[i][0]]):
+                while i < len(tokens) and _linked(text[tokens[i - 1][1] : tokens[i][0]]):
                     if not _is_cap(tokens[i][2]):
                         break
                     i += 1
@@ -302,7 +336,7 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
         while i < len(tokens):
             n_start, n_end, n_word = tokens[i]
             gap = text[span_end:n_start]
-            if _LINK_RE.match(gap) and _extends(n_word, capitalised):
+            if _linked(gap) and _extends(n_word, capitalised):
                 span_end = n_end
                 score = min(0.9, score + 0.05)
                 i += 1
@@ -446,8 +480,8 @@ def _sentence_start(text: str, start: int) -> bool:
 
 def _signature_match(tail: str) -> re.Match[str] | None:
     """``_SIGNATURE_RE.search(tail)``, started where the match can begin at the earliest."""
-    trailer = _SIGNATURE_TRAILER_RE.search(tail)
-    end = trailer.start() if trailer is not None else len(tail)
+    trailer = _SIGNATURE_TRAILER_RE.match(tail[::-1])
+    end = len(tail) - (trailer.end() if trailer is not None else 0)
     if not end:
         return None  # a signature starts with a letter, which the trailer never holds
     begin = max(0, *(tail.rfind(mark, 0, end) for mark in ".!?"))

@@ -11,7 +11,7 @@ from stdnum.dk import cpr
 from stdnum.no import fodselsnummer, kontonr
 from stdnum.se import personnummer
 
-from stemme.privacy._text import before, digits
+from stemme.privacy._text import before, digits, longest_digit_run
 from stemme.privacy.types import Span
 
 # Eleven digits, optionally one space or dot between the 6 and the 5 (fødselsnummer form).
@@ -52,9 +52,6 @@ _CARD_CUE_RE = re.compile(
     r"(?:kort|card|visa|mastercard|master card|amex|kredittkort|bankkort|debetkort|kortnummer|"
     r"kortnr|kortet|kortnummeret)"
 )
-_SIX_RE = re.compile(r"\d{6}")
-_FOUR_RE = re.compile(r"\d{4}")
-_TEN_DIGITS_RE = re.compile(r"\d{10}")  # needed by _TEN_RE and _LONG_SE_RE
 
 
 def _cue(text: str, start: int, pattern: re.Pattern[str], width: int = 40) -> bool:
@@ -101,7 +98,7 @@ def _has_date(six: str) -> bool:
 
 def find_norwegian_ids(text: str, language: str | None = None) -> Iterator[Span]:
     """Fødselsnummer, D-nummer and H-nummer (11 digits, mod-11), told apart from accounts."""
-    if not _SIX_RE.search(text):
+    if longest_digit_run(text) < 6:
         return
     for match in _NO_ID_RE.finditer(text):
         number = match.group(1) + match.group(2)
@@ -123,7 +120,7 @@ def find_norwegian_ids(text: str, language: str | None = None) -> Iterator[Span]
 
 def find_norwegian_accounts(text: str, language: str | None = None) -> Iterator[Span]:
     """Norwegian account numbers written 1234.56.78903 or 1234 56 78903 (mod-11)."""
-    if not _FOUR_RE.search(text):
+    if longest_digit_run(text) < 4:
         return
     for match in _ACCOUNT_RE.finditer(text):
         number = match.group(1) + match.group(3) + match.group(4)
@@ -137,7 +134,7 @@ def find_norwegian_accounts(text: str, language: str | None = None) -> Iterator[
 
 def find_iban(text: str, language: str | None = None) -> Iterator[Span]:
     """IBAN (ISO 13616, mod-97), grouped in fours or not."""
-    if not _FOUR_RE.search(text):
+    if longest_digit_run(text) < 4:
         return
     for match in _IBAN_RE.finditer(text):
         candidate = match.group(0)
@@ -151,7 +148,7 @@ def find_iban(text: str, language: str | None = None) -> Iterator[Span]:
 
 def find_nordic_ids(text: str, language: str | None = None) -> Iterator[Span]:
     """Swedish personnummer/samordningsnummer and Danish CPR."""
-    if not _SIX_RE.search(text):
+    if longest_digit_run(text) < 6:
         return
     dashed = _DASH_ID_RE.finditer(text) if "-" in text or "+" in text else ()
     for match in dashed:
@@ -165,7 +162,7 @@ def find_nordic_ids(text: str, language: str | None = None) -> Iterator[Span]:
         elif _cue(text, start, _ID_CUE_RE, 30) and _has_date(head[-6:]):
             # a mistyped number right after "personnummer": still personal data
             yield Span(start, end, "NATIONAL_ID", 0.6, "se_personnummer")
-    if not _TEN_DIGITS_RE.search(text):
+    if longest_digit_run(text) < 10:  # _TEN_RE, _LONG_SE_RE
         return
     for match in _LONG_SE_RE.finditer(text):
         if personnummer.is_valid(match.group(1)):
@@ -182,7 +179,7 @@ def find_nordic_ids(text: str, language: str | None = None) -> Iterator[Span]:
 
 def find_payment_cards(text: str, language: str | None = None) -> Iterator[Span]:
     """Payment card numbers: 13-19 digits, grouped or not, Luhn-valid."""
-    if not _FOUR_RE.search(text):
+    if longest_digit_run(text) < 4:
         return
     for match in _CARD_RE.finditer(text):
         groups = [

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from stemme.privacy._data import postcodes
-from stemme.privacy._text import before
+from stemme.privacy._text import before, longest_digit_run
 from stemme.privacy.prefilter import may_match
 from stemme.privacy.types import Span
 
@@ -230,6 +230,8 @@ def find_addresses(text: str, language: str | None = None) -> Iterator[Span]:
 
 def find_license_plates(text: str, language: str | None = None) -> Iterator[Span]:
     """Norwegian ("AB 12345", "EL 12345") and Swedish ("ABC 123", "ABC 12A") plates."""
+    if not longest_digit_run(text):
+        return  # every plate pattern needs a digit (foreign ones are kept only with two)
     seen: set[tuple[int, int]] = set()
     for span in _nordic_plates(text):
         seen.add((span.start, span.end))

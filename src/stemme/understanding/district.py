@@ -25,6 +25,7 @@ from functools import cache
 from importlib.resources import files
 
 from stemme.geo import service as geo
+from stemme.privacy._text import longest_digit_run
 
 # Names that are also common words (nb/nn/sv/da/en) or common surnames.
 COMMON_WORD_NAMES: frozenset[str] = frozenset(
@@ -279,6 +280,8 @@ def _inside(start: int, end: int, spans: Iterable[tuple[int, int]]) -> bool:
 
 def _postcode_matches(text: str, blocked: list[tuple[int, int]]) -> list[_Match]:
     matches: list[_Match] = []
+    if longest_digit_run(text) < 4:
+        return matches  # both patterns need four digits in a row
     postcodes = _postcode_districts()
     for m in _POSTCODE_PLACE_RE.finditer(text):
         entry = postcodes.get(m.group(1))
