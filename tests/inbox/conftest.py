@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from argon2 import PasswordHasher
 
 from stemme.config import Settings
 from stemme.db import utcnow
+from stemme.identity import passwords
 from stemme.inbox.types import InboundMessage
 from stemme.privacy.crypto import Keyring
 
@@ -46,3 +48,14 @@ def inbound() -> Inbound:
         )
 
     return _make
+
+
+@pytest.fixture(scope="package", autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    """argon2id with tiny costs: the inbox tests create many users and log some in (the
+    production profile is the subject of tests/identity)."""
+    patch = pytest.MonkeyPatch()
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    patch.setattr(passwords, "_hasher", lambda: cheap)
+    yield
+    patch.undo()
