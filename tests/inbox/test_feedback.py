@@ -342,3 +342,17 @@ def test_feedback_by_district_respects_scope_and_period(
     owner = Principal(None, "owner", Role.INITIATIVE_OWNER, None)
     with pytest.raises(PermissionDeniedError):
         feedback.feedback_by_district(db, owner, since, min_group_size=5)
+
+
+@pytest.mark.parametrize(
+    ("text", "rating"),
+    [
+        ("Fikk svar etter 2 dager, ellers bra", None),
+        ("3 av 5", 3),
+        ("ga dem 4/5 takk", 4),
+        ("I give it 4", 4),
+        ("Vi var 3 stykker som ventet", None),
+    ],
+)
+def test_only_numbers_given_as_a_rating_count(text: str, rating: int | None) -> None:
+    assert parse_rating(text) == rating

@@ -24,7 +24,18 @@ from stemme.privacy.crypto import Keyring
 ANSWER_WINDOW = timedelta(days=3)
 MAX_COMMENT_LENGTH = 2000
 # a lone digit 1–5, not part of a number or a redaction tag like <PHONE_1>
-_RATING = re.compile(r"(?<![\w<.,])([1-5])(?![\w>]|[.,]\d)(?:\s*/\s*5)?")
+# The rating: a digit 1–5 that opens the answer ("4", "4 - raskt svar", "5!"), is given out
+# of five ("ga dem 4/5", "3 av 5") or follows "gir" ("jeg gir 3"); any other number in a
+# sentence ("etter 2 dager") is not a rating.
+_OUT_OF_FIVE = r"\s*(?:/|av|of|af|ut av)\s*5(?![\d.,]\d)"
+_LONE = r"([1-5])(?![\w>]|[.,]\d)"
+_RATING = re.compile(
+    rf"^\W*{_LONE}(?:{_OUT_OF_FIVE})?"  # opens the answer
+    rf"|(?<![\w<.,])([1-5]){_OUT_OF_FIVE}"  # "4/5", "3 av 5"
+    rf"|\b(?:gir|gjev|give|ger)\s+(?:\w+\s+)?{_LONE}"  # "jeg gir 3", "I give it 4"
+    rf"|(?<![\w<.,])([1-5])\W*$",  # closes the answer: "Veldig bra! 5"
+    re.IGNORECASE,
+)
 # categories that mean "this is a new matter", not an answer to the feedback question
 NEW_MATTER = ("emergency", "concern_for_child", "crime_report", "tip")
 
@@ -41,8 +52,17 @@ def awaiting_answer(session: Session, conversation: Conversation) -> bool:
 
 
 def parse_rating(text: str) -> int | None:
+    return _split_rating(text)[0]
+
+
+def _split_rating(text: str) -> tuple[int | None, str]:
+    """The rating in an answer, and the answer without it (the comment)."""
     found = _RATING.search(text)
-    return int(found.group(1)) if found else None
+    if found is None:
+        return None, text.strip()
+    group = next(i for i, g in enumerate(found.groups(), 1) if g)
+    comment = text[: found.start(group)] + text[found.end() :]
+    return int(found.group(group)), comment.strip(" .,-:!\n")
 
 
 def record_feedback(
@@ -93,9 +113,7 @@ def file_answer(session: Session, message: Message) -> None:
         conversation.status = "open"
         conversation.closed_at = None
         return
-    text = message.redacted_text or ""
-    rating = parse_rating(text)
-    comment = _RATING.sub("", text, count=1).strip(" .,-:\n") if rating else text.strip()
+    rating, comment = _split_rating(message.redacted_text or "")
     if session.scalar(select(Feedback.id).where(Feedback.conversation_id == conversation.id)):
         return  # answered twice: the first answer counts
     session.add(

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stemme.identity.access import Permission, Principal
+from stemme.inbox.hours import OSLO
 from stemme.inbox.models import Conversation
 
 K = TypeVar("K")
@@ -133,7 +134,7 @@ def _grouped(
 def _weekly(rows: list[_Row]) -> list[tuple[date, int, float | None, float | None]]:
     weeks: dict[date, list[_Row]] = {}
     for row in rows:
-        day = row.created_at.date()
+        day = row.created_at.astimezone(OSLO).date()  # Norwegian weeks, not UTC ones
         weeks.setdefault(day - timedelta(days=day.weekday()), []).append(row)
     result = []
     for week, items in sorted(weeks.items()):

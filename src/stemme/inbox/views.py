@@ -100,7 +100,8 @@ def _queue_data(session: Session, me: WebUser, request: Request) -> dict[str, An
     names = _user_names(session, {c.assignee_id for c in items if c.assignee_id})
     since = int(params["since"]) if params.get("since", "").isdigit() else None
     newest_urgent = _newest_urgent(session, me)
-    query = urlencode({k: v for k, v in params.items() if k not in ("since", "page") and v})
+    own = ("since", "page", "version")  # set by the page itself
+    query = urlencode({k: v for k, v in params.items() if k not in own and v})
     return {
         "version": _version(
             [
