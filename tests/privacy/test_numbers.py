@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from stemme.privacy import RECOGNIZERS, detect
@@ -155,3 +157,13 @@ def test_registry_has_number_recognizers() -> None:
     )
     spans = RECOGNIZERS["no_fodselsnummer"](f"fnr {FNR}")
     assert [s.recognizer for s in spans] == ["no_fodselsnummer"]
+
+
+@pytest.mark.parametrize(
+    "text", ["", "abc", "12 345", "1234.56.78903", "tlf 41234567", "٣٤٥٦ 12", "1 2 3", "x9y99z"]
+)
+def test_longest_digit_run_answers_the_digit_patterns(text: str) -> None:
+    from stemme.privacy._text import longest_digit_run
+
+    for n in range(1, 11):
+        assert (longest_digit_run(text) >= n) is (re.search(rf"\d{{{n}}}", text) is not None)

@@ -24,6 +24,10 @@ TEXTS = [
     "Datteren min på 13 får meldinger fra <USERNAME> på Snapchat som ber om bilder.",
     "Someone is breaking into my house right now",
     "  tabs\tand\nnew lines  ",
+    "Ring <PHONE_1> eller <PERSON>, han står utenfor med kniv nå!",
+    "Sønnen min (14) er borte siden kl. 18:30, sist sett på E18 ved Sandvika",
+    "«HJELP» – han slår henne nå!!! 112?",
+    "kom fort, 2 personer i vannet",
     "ſelvmord og İstanbul",
     "a b",
     "",
@@ -97,3 +101,16 @@ def test_rules_on_a_cue_outside_the_index() -> None:
 def test_apply_rules_is_unchanged_for_unsafe_text() -> None:
     result = apply_rules("ſelvmord, hjelp!", "nb")
     assert result.is_emergency
+
+
+@pytest.mark.parametrize("text", _texts())
+def test_fast_scorer_matches_scikit_learn_on_many_texts(text: str) -> None:
+    scorer = triage.model()
+    scores, urgent = scorer.scores(text)
+    features = scorer.model.features.transform([triage.normalise(text)])
+    expected = scorer.model.category.predict_proba(features)[0]
+    for label, p in zip(scorer.model.category.classes_, expected, strict=True):
+        assert scores[label] == pytest.approx(p, abs=1e-9)
+    urgent_classes = list(scorer.model.urgent.classes_)
+    urgent_expected = scorer.model.urgent.predict_proba(features)[0][urgent_classes.index(True)]
+    assert urgent == pytest.approx(urgent_expected, abs=1e-9)
