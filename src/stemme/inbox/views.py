@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -44,6 +45,27 @@ router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 Ctx = Annotated[AppContext, Depends(app_context)]
 Me = Annotated[WebUser, Depends(web_user)]
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """One request of a logged-in user: what every operator action needs."""
+
+    request: Request
+    ctx: AppContext
+    session: Session
+    me: WebUser
+
+    @property
+    def keyring(self) -> Keyring:
+        return _keyring(self.ctx)
+
+
+def _screen(request: Request, ctx: Ctx, session: DbSession, me: Me) -> Screen:
+    return Screen(request, ctx, session, me)
+
+
+On = Annotated[Screen, Depends(_screen)]
 POLL_SECONDS = 5
 CHANNELS = ("messenger", "instagram", "webchat", "email")
 
@@ -279,49 +301,33 @@ def thread_fragment(
 
 
 def _act(
-    request: Request,
-    ctx: AppContext,
-    session: Session,
-    me: WebUser,
+    on: Screen,
     conversation_id: int,
     action: Callable[[], object],
     flash: str,
     form: dict[str, str] | None = None,
 ) -> Response:
     """Run one operator action; back to the conversation, or the page with the error."""
-    me.principal.require(Permission.WORK_INBOX)  # a role without it gets 403, not a form error
-    error = attempt(session, action)
+    on.me.principal.require(Permission.WORK_INBOX)  # without it: 403, not a form error
+    error = attempt(on.session, action)
     if error is not None:
         return _conversation_page(
-            request, ctx, session, me, conversation_id, status_code=422, error=error, form=form
-        )
+            on.request, on.ctx, on.session, on.me, conversation_id,
+            status_code=422, error=error, form=form,
+        )  # fmt: skip
     try:
-        service.get_conversation(session, me.view, conversation_id)
+        service.get_conversation(on.session, on.me.view, conversation_id)
     except StemmeError:  # e.g. transferred out of the user's scope
-        return redirect("/inbox", flash, ctx)
-    return redirect(f"/inbox/{conversation_id}", flash, ctx)
+        return redirect("/inbox", flash, on.ctx)
+    return redirect(f"/inbox/{conversation_id}", flash, on.ctx)
 
 
 @router.post("/inbox/{conversation_id}/reply")
-def post_reply(
-    request: Request,
-    ctx: Ctx,
-    session: DbSession,
-    me: Me,
-    conversation_id: int,
-    text: Annotated[str, Form()] = "",
-) -> Response:
-    ring = _keyring(ctx)
-    return _act(
-        request,
-        ctx,
-        session,
-        me,
-        conversation_id,
-        lambda: work.reply(session, me.view, ring, conversation_id, text),
-        "reply_queued",
-        {"text": text},
-    )
+def post_reply(on: On, conversation_id: int, text: Annotated[str, Form()] = "") -> Response:
+    def action() -> object:
+        return work.reply(on.session, on.me.view, on.keyring, conversation_id, text)
+
+    return _act(on, conversation_id, action, "reply_queued", {"text": text})
 
 
 @router.get("/inbox/{conversation_id}/canned", response_class=HTMLResponse)
@@ -341,122 +347,71 @@ def canned_fragment(
 
 
 @router.post("/inbox/{conversation_id}/notes")
-def post_note(
-    request: Request,
-    ctx: Ctx,
-    session: DbSession,
-    me: Me,
-    conversation_id: int,
-    text: Annotated[str, Form()] = "",
-) -> Response:
-    ring = _keyring(ctx)
-    return _act(
-        request,
-        ctx,
-        session,
-        me,
-        conversation_id,
-        lambda: work.add_note(session, me.view, ring, conversation_id, text),
-        "note_added",
-        {"note": text},
-    )
+def post_note(on: On, conversation_id: int, text: Annotated[str, Form()] = "") -> Response:
+    def action() -> object:
+        return work.add_note(on.session, on.me.view, on.keyring, conversation_id, text)
+
+    return _act(on, conversation_id, action, "note_added", {"note": text})
 
 
 @router.post("/inbox/{conversation_id}/assign")
-def post_assign(
-    request: Request,
-    ctx: Ctx,
-    session: DbSession,
-    me: Me,
-    conversation_id: int,
-    user_id: Annotated[str, Form()] = "",
-) -> Response:
-    target = me.user.id if user_id == "me" else (int(user_id) if user_id.isdigit() else None)
+def post_assign(on: On, conversation_id: int, user_id: Annotated[str, Form()] = "") -> Response:
+    target = on.me.user.id if user_id == "me" else (int(user_id) if user_id.isdigit() else None)
     return _act(
-        request,
-        ctx,
-        session,
-        me,
+        on,
         conversation_id,
-        lambda: work.assign(session, me.view, conversation_id, target),
+        lambda: work.assign(on.session, on.me.view, conversation_id, target),
         "assigned",
     )
 
 
 @router.post("/inbox/{conversation_id}/transfer")
-def post_transfer(
-    request: Request,
-    ctx: Ctx,
-    session: DbSession,
-    me: Me,
-    conversation_id: int,
-    district: Annotated[str, Form()] = "",
-) -> Response:
+def post_transfer(on: On, conversation_id: int, district: Annotated[str, Form()] = "") -> Response:
     return _act(
-        request,
-        ctx,
-        session,
-        me,
+        on,
         conversation_id,
-        lambda: work.transfer(session, me.view, conversation_id, district),
+        lambda: work.transfer(on.session, on.me.view, conversation_id, district),
         "transferred",
     )
 
 
 @router.post("/inbox/{conversation_id}/status")
 def post_status(
-    request: Request,
-    ctx: Ctx,
-    session: DbSession,
-    me: Me,
+    on: On,
     conversation_id: int,
     status: Annotated[str, Form()] = "",
     outcome: Annotated[str, Form()] = "",
 ) -> Response:
-    ring = _keyring(ctx)
-    return _act(
-        request,
-        ctx,
-        session,
-        me,
-        conversation_id,
-        lambda: work.set_status(session, me.view, ring, conversation_id, status, outcome or None),
-        "status_changed",
-    )
+    def action() -> object:
+        return work.set_status(
+            on.session, on.me.view, on.keyring, conversation_id, status, outcome or None
+        )
+
+    return _act(on, conversation_id, action, "status_changed")
 
 
 @router.post("/inbox/messages/{message_id}/triage")
 def post_triage(
-    request: Request,
-    ctx: Ctx,
-    session: DbSession,
-    me: Me,
+    on: On,
     message_id: int,
     category: Annotated[str, Form()] = "",
     urgent: Annotated[str, Form()] = "",
 ) -> Response:
-    conversation_id = service.conversation_of_message(session, me.view, message_id)
-    return _act(
-        request,
-        ctx,
-        session,
-        me,
-        conversation_id,
-        lambda: service.correct_triage(session, me.view, message_id, category, bool(urgent)),
-        "triage_corrected",
-    )
+    conversation_id = service.conversation_of_message(on.session, on.me.view, message_id)
+
+    def action() -> object:
+        return service.correct_triage(on.session, on.me.view, message_id, category, bool(urgent))
+
+    return _act(on, conversation_id, action, "triage_corrected")
 
 
 @router.post("/inbox/messages/{message_id}/retry")
-def post_retry(request: Request, ctx: Ctx, session: DbSession, me: Me, message_id: int) -> Response:
-    conversation_id = service.conversation_of_message(session, me.view, message_id)
+def post_retry(on: On, message_id: int) -> Response:
+    conversation_id = service.conversation_of_message(on.session, on.me.view, message_id)
     return _act(
-        request,
-        ctx,
-        session,
-        me,
+        on,
         conversation_id,
-        lambda: work.retry_delivery(session, me.view, message_id),
+        lambda: work.retry_delivery(on.session, on.me.view, message_id),
         "reply_queued",
     )
 
