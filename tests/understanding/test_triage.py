@@ -69,6 +69,14 @@ EMERGENCIES += [
     ("Help us, my brother is having a seizure and not breathing", "en"),
 ]
 SERIOUS_CHILD = [
+    # grooming: an adult's secrecy, love talk or hotel plans with a minor
+    "Sønnen min (14) chatter med en mann på 35 som sier han elsker ham",
+    "Jenta på 13 sier en fyr på 28 har bestilt et rom til dem og at hun ikke må si det til noen",
+    "My daughter is 14 and a 30 year old online told her not to tell anyone about their chats",
+    # criminal exploitation of a child, with threats
+    "Eldre gutter tvinger ham til å selge hasj, og de truer familien hans. Han er bare 13",
+    "Broren min på 15 blir tvunget til å frakte pakker, de vet hvor han bor",
+    "My son is 12 and a gang recruited him, they threaten his little sister",
     "En lærer på skolen sender snapper til datteren min på 14 om at hun er sexy",
     "Barnevernsbarn på 15 har rømt fra institusjonen og er med noen voksne menn",
     "Min 13 år gamle datter har blitt voldtatt av en gutt på 17",

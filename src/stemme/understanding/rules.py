@@ -645,11 +645,18 @@ RELATIONSHIP = Cue(
         r"gifts?",
         r"gaver",
         r"overnatt\w*",
+        # an adult's love talk, secrecy and hotel plans with a minor are grooming signs
+        r"(?:elsker|elskar|älskar|loves?) (?:meg|deg|mig|dig|me|you|ham|han|henne|ho|him|her)",
+        r"(?:hotell|hotel) ?(?:rom|room)\w*",
+        r"(?:booka|booket|booke|bestilt|bestilte|leid|leigd|booked) (?:et |eit |a )?(?:hotell|hotel|rom|room)",
+        r"(?:ikke|ikkje|inte) (?:må|skal|får|kan) (?:si|seie|fortelle|fortelja|säga) (?:det )?(?:til|åt) (?:noen|nokon|någon)",
+        r"(?:don't|do not|not to) tell (?:anyone|anybody)",
     ),
 )
 _AGE_RE = re.compile(
     r"(?:(?:på|er|is|är|age|aged|og|and|,) (\d{1,2})(?!\d)(?![.,:]\d))"
-    r"|(?:(\d{1,2})[- ]?(?:år|years?|yo|y/o|åring\w*|jir|lat)(?!\w))",
+    r"|(?:(\d{1,2})[- ]?(?:år|years?|yo|y/o|åring\w*|jir|lat)(?!\w))"
+    r"|(?:(?<=[^\W\d_]) \((\d{1,2})\))",  # "Sønnen min (14)", "Yusuf (12)"
     re.IGNORECASE,
 )
 
@@ -663,7 +670,7 @@ def ages(text: str) -> list[int]:
     if _DIGIT_RE.search(text) is None:
         return found  # every age is written in digits
     for match in _AGE_RE.finditer(text):
-        value = match.group(1) or match.group(2)
+        value = match.group(1) or match.group(2) or match.group(3)
         if value is not None and 5 <= int(value) <= 80:
             found.append(int(value))
     return found
@@ -1000,8 +1007,19 @@ HINTS: dict[str, Cue] = {
         ),
     ),
 }
-CHILD_CONCERNS = (CHILD_SEXUAL, CHILD_VIOLENCE, CHILD_NEGLECT)
-SERIOUS_CHILD = (CHILD_SEXUAL, CHILD_VIOLENCE)
+CHILD_EXPLOITATION = Cue(
+    "barn – utnyttelse og trusler",
+    _rx(
+        r"(?:tvinger|tvingar|tvingar|forces|forcing|pressures) (?:ham|han|henne|ho|barnet|ungen|honom|henne|him|her|them|dem|dei) (?:til|to|att)",
+        r"(?:truer|trugar|trua|truet|truga|hotar|hotade|threaten\w*) (?:(?:hans|hennes|his|her|sin|si|sitt) )?(?:ham|han|henne|ho|honom|him|her|them|dem|familien|familia|family|søster\w*|syster\w*|sister|lillesøster\w*|little sister|lillebror\w*|little brother|bror\w*|brother)",
+        r"(?:vet|veit|vet|know|knows) (?:hvor|kvar|var|where) (?:han|hun|ho|hon|he|she|de|dei|they) bor",
+        r"(?:frakte|frakta|selge|selja|sälja|levere|leverer|sell|selling|deliver\w*|carry|carrying) (?:pakker|pakkar|paket|narkotika|narko|dop|hasj|packages|parcels|drugs)",
+        r"(?:rekruttert|rekrutterer|rekruttere|recruited|recruiting) (?:av|by|inn i|into|til) (?:en |ein |a )?(?:gjeng\w*|gang\w*|kriminelle|criminals)",
+        r"(?:gjeng\w*|gang|gangs|kriminelle|criminals) (?:har )?(?:rekruttert|rekrutterer|recruited|recruits) (?:ham|han|henne|ho|him|her)",
+    ),
+)
+CHILD_CONCERNS = (CHILD_SEXUAL, CHILD_VIOLENCE, CHILD_EXPLOITATION, CHILD_NEGLECT)
+SERIOUS_CHILD = (CHILD_SEXUAL, CHILD_VIOLENCE, CHILD_EXPLOITATION)
 
 
 @dataclass(frozen=True, slots=True)
