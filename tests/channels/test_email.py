@@ -13,6 +13,7 @@ import smtplib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -761,8 +762,14 @@ def test_listener_needs_encryption_keys(
     from stemme.channels.email_listener import start_email_listener
 
     without = settings.model_copy(update={"email_listen": "127.0.0.1:1", "encryption_keys": ""})
-    assert asyncio.run(start_email_listener(without, sessions)) is None
-    assert asyncio.run(start_email_listener(settings, sessions)) is None  # not configured
+    assert _in_own_loop(start_email_listener(without, sessions)) is None
+    assert _in_own_loop(start_email_listener(settings, sessions)) is None  # not configured
+
+
+def _in_own_loop(coroutine: Any) -> Any:
+    """asyncio.run in a thread of its own: the browser tests keep a loop running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 # --- the signed webhook -----------------------------------------------------------------------
