@@ -481,3 +481,11 @@ def test_triage_export_labels_writes_the_latest_correction_with_redacted_text(
     assert (label["category"], label["urgent"]) == ("tip", True)
     assert "912 34 567" not in label["text"]
     assert "<PHONE>" in label["text"]
+
+
+def test_several_web_processes_need_postgresql(url: str) -> None:
+    if not url.startswith("sqlite"):
+        pytest.skip("refused only on SQLite")
+    result = run(url, "serve", "--workers", "2")
+    assert result.exit_code == 1
+    assert "PostgreSQL" in result.output

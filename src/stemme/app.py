@@ -71,6 +71,13 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> FastAPI:
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app from the environment's settings (for ``stemme serve --workers N``)."""
+    from stemme.config import load_settings
+
+    return create_app(load_settings())
+
+
 def _wire_channels(app: FastAPI, ctx: AppContext) -> None:
     """Channel webhooks; without encryption keys nothing can be stored, so they answer 503."""
     from stemme.channels.bridge_routes import bridge_router

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from sqlalchemy.exc import OperationalError
@@ -95,26 +95,43 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Web processes (PostgreSQL only; SQLite has one writer)")
+    ] = 1,
 ) -> None:
     """Serve the web app and the API against the configured database."""
-    run_server(load_settings(), host, port)
+    settings = load_settings()
+    if workers > 1 and settings.is_sqlite:
+        raise fail("Flere prosesser (--workers) krever PostgreSQL; SQLite har én skriver.")
+    run_server(settings, host, port, workers)
 
 
-def run_server(settings: Settings, host: str, port: int) -> None:
+def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    import os
+
     import uvicorn
 
     from stemme.app import create_app
 
-    application = create_app(settings)
-    uvicorn.run(
-        application,
-        host=host,
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.trusted_proxies,
-        log_config=None,
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.trusted_proxies,
+        "log_config": None,
+        "server_header": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    engine = make_engine(settings.url)
+    try:
+        schema.require_current(engine)  # before forking: one clear line, not one per process
+    finally:
+        engine.dispose()
+    # every process must sign CSRF tokens with the same key
+    os.environ.setdefault("STEMME_SECRET_KEY", settings.secret_key)
+    uvicorn.run("stemme.app:app_from_environment", factory=True, workers=workers, **options)
 
 
 @app.command()
