@@ -2,8 +2,8 @@
 
     python benchmarks/intake.py [--rate 200] [--seconds 60] [--conversations 100000]
 
-1. Starts a throw-away PostgreSQL (pgserver), migrates it, and runs ``stemme serve`` (the web
-   process, jobs off) and ``stemme worker`` (analysis) as separate real processes.
+1. Starts a throw-away PostgreSQL (pgserver), migrates it, and runs ``stemme serve --workers
+   N`` (web processes, jobs off) and ``stemme worker`` (analysis) as separate real processes.
 2. Sends ``--rate`` signed Messenger deliveries per second for ``--seconds`` seconds on an
    open-loop schedule (a slow answer does not slow the sender down), each a new message.
    Reports the acknowledgement latency (p50/p95/p99/max) and, per message, the time from
@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -265,9 +266,14 @@ def _start(args: list[str], env: dict[str, str], ready_url: str | None) -> subpr
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        process.kill()
+        _stop(process)
         sys.exit("stemme serve did not start")
     return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 def main() -> None:
@@ -276,6 +282,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--port", type=int, default=8191)
+    parser.add_argument("--web-processes", type=int, default=2)
     args = parser.parse_args()
 
     import pgserver  # type: ignore[import-untyped]
@@ -290,18 +297,21 @@ def main() -> None:
         )
         url = f"http://127.0.0.1:{args.port}"
         web_env = _env(database_url, STEMME_RUN_JOBS_IN_PROCESS="false")
-        processes.append(_start(["serve", "--port", str(args.port)], web_env, f"{url}/readyz"))
+        serve = ["serve", "--port", str(args.port), "--workers", str(args.web_processes)]
+        processes.append(_start(serve, web_env, f"{url}/readyz"))
         processes.append(_start(["worker"], _env(database_url), None))
         time.sleep(5)  # the worker loads its models
-        print(f"PostgreSQL (pgserver), 1 web process + 1 worker process, {os.cpu_count()} cores")
+        print(
+            f"PostgreSQL (pgserver), {args.web_processes} web processes + 1 worker process, "
+            f"{os.cpu_count()} cores (load generator on the same machine)"
+        )
         acknowledged = asyncio.run(_send_all(url, args.rate, args.seconds))
         _visible_delays(database_url, acknowledged, wait=120)
         _fill(database_url, args.conversations)
         _queue_page(url, database_url)
     finally:
         for process in processes:
-            process.kill()
-            process.wait(timeout=10)
+            _stop(process)
         server.cleanup()
         shutil.rmtree(data_dir, ignore_errors=True)
 
