@@ -37,12 +37,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
+from stemme.channels.webhooks import InvalidSignatureError, PayloadTooLargeError, too_large
 from stemme.config import Settings
-from stemme.errors import N_, AuthenticationError, PermissionDeniedError, StemmeError
+from stemme.errors import N_, PermissionDeniedError, StemmeError
 from stemme.inbox.types import InboundMessage
 
 if TYPE_CHECKING:
     from stemme.channels.pages import PageSource
+
+__all__ = ["InvalidSignatureError", "PayloadTooLargeError"]  # the shared webhook errors
 
 log = logging.getLogger("stemme.channels.meta")
 
@@ -55,15 +58,6 @@ Deliver = Callable[[list[InboundMessage]], None]
 
 
 # --- errors ---------------------------------------------------------------------------------
-
-
-class InvalidSignatureError(AuthenticationError):
-    title = N_("Ugyldig signatur")
-
-
-class PayloadTooLargeError(StemmeError):
-    status = 413
-    title = N_("For stor forespørsel")
 
 
 class MalformedPayloadError(StemmeError):
@@ -126,7 +120,7 @@ class MetaWebhook:
         500 and Meta delivers again (intake drops duplicates by ``channel_message_id``).
         """
         if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLargeError("Forespørselen er større enn %(limit)s KiB.", limit=256)
+            raise too_large(MAX_BODY_BYTES)
         if not self.settings.meta_app_secret:
             log.error("meta webhook refused: STEMME_META_APP_SECRET is not set")
         if not signature_valid(self.settings.meta_app_secret, body, signature):

@@ -26,9 +26,9 @@ from stemme.channels.meta import (
     SIGNATURE_HEADER,
     Deliver,
     MetaWebhook,
-    PayloadTooLargeError,
     verify_subscription,
 )
+from stemme.channels.webhooks import problem, read_body
 from stemme.config import Settings
 from stemme.errors import StemmeError
 
@@ -49,7 +49,7 @@ def verify(request: Request) -> Response:
             query.get("hub.challenge"),
         )
     except StemmeError as exc:
-        return _problem(request, exc.status, exc.title, exc.render())
+        return problem(request, exc.status, exc.title, exc.render())
     return PlainTextResponse(challenge)
 
 
@@ -59,49 +59,23 @@ async def receive(request: Request) -> Response:
     deliver: Deliver | None = getattr(request.app.state, "stemme_intake", None)
     if deliver is None:
         log.error("meta webhook refused: intake not configured")
-        return _problem(request, 503, "Utilgjengelig", "intake not configured")
+        return problem(request, 503, "Utilgjengelig", "intake not configured")
     webhook = MetaWebhook(
         _settings(request), deliver, getattr(request.app.state, "stemme_pages", None)
     )
     try:
-        body = await _read_body(request)
+        body = await read_body(request, MAX_BODY_BYTES)
         received = await run_in_threadpool(
             webhook.handle, body, request.headers.get(SIGNATURE_HEADER)
         )
     except StemmeError as exc:
-        return _problem(request, exc.status, exc.title, exc.render())
+        return problem(request, exc.status, exc.title, exc.render())
     except Exception as exc:
         log.error("meta webhook delivery failed", exc_info=exc)
-        return _problem(request, 500, "Intern feil", "Leveransen ble ikke lagret; prøv igjen.")
+        return problem(request, 500, "Intern feil", "Leveransen ble ikke lagret; prøv igjen.")
     return JSONResponse({"status": "ok", "received": received})
-
-
-async def _read_body(request: Request) -> bytes:
-    """The raw body, refusing (413) past MAX_BODY_BYTES by Content-Length or by actual size."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLargeError("Forespørselen er større enn %(limit)s KiB.", limit=256)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PayloadTooLargeError("Forespørselen er større enn %(limit)s KiB.", limit=256)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.stemme.settings
     return settings
-
-
-def _problem(request: Request, status: int, title: str, detail: str) -> JSONResponse:
-    body = {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-    }
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
