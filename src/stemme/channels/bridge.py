@@ -35,6 +35,7 @@ from stemme import geo
 from stemme.channels.webhooks import (
     SIGNATURE_HEADER,
     InvalidSignatureError,
+    MalformedPayloadError,
     sign,
     signature_valid,
     too_large,
@@ -67,11 +68,6 @@ Deliver = Callable[[list[InboundMessage]], None]
 
 class UnknownSourceError(NotFoundError):
     title = N_("Ukjent kilde")
-
-
-class MalformedPayloadError(StemmeError):
-    status = 400
-    title = N_("Ugyldig webhook-innhold")
 
 
 class InvalidMessagesError(StemmeError):

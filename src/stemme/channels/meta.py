@@ -37,15 +37,21 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
-from stemme.channels.webhooks import InvalidSignatureError, PayloadTooLargeError, too_large
+from stemme.channels.webhooks import (
+    InvalidSignatureError,
+    MalformedPayloadError,
+    PayloadTooLargeError,
+    too_large,
+)
 from stemme.config import Settings
-from stemme.errors import N_, PermissionDeniedError, StemmeError
+from stemme.errors import N_, PermissionDeniedError
 from stemme.inbox.types import InboundMessage
 
 if TYPE_CHECKING:
     from stemme.channels.pages import PageSource
 
-__all__ = ["InvalidSignatureError", "PayloadTooLargeError"]  # the shared webhook errors
+# the shared webhook errors, raised here too
+__all__ = ["InvalidSignatureError", "MalformedPayloadError", "PayloadTooLargeError"]
 
 log = logging.getLogger("stemme.channels.meta")
 
@@ -58,11 +64,6 @@ Deliver = Callable[[list[InboundMessage]], None]
 
 
 # --- errors ---------------------------------------------------------------------------------
-
-
-class MalformedPayloadError(StemmeError):
-    status = 400
-    title = N_("Ugyldig webhook-innhold")
 
 
 class UnknownPageError(PermissionDeniedError):

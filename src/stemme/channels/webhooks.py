@@ -27,6 +27,11 @@ class PayloadTooLargeError(StemmeError):
     title = N_("For stor forespørsel")
 
 
+class MalformedPayloadError(StemmeError):
+    status = 400
+    title = N_("Ugyldig webhook-innhold")
+
+
 def sign(secret: str, data: bytes) -> str:
     """``sha256=<hex HMAC-SHA256 of data>`` (also what tests and the bridge sender use)."""
     return "sha256=" + hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
