@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import cache
+from importlib.resources import files
 
 from stemme.privacy._data import (
     ambiguous_names,
@@ -27,7 +28,20 @@ from stemme.privacy._data import (
 )
 from stemme.privacy.types import Span
 
-_TOKEN_RE = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+# Combining marks inside words (Devanagari and Bengali vowel signs, Arabic and Hebrew vowel
+# points, Latin accents written apart, the Persian zero-width non-joiner): ``\w`` leaves them
+# out, which would cut "राहुल" or "يُوسُف" into pieces.
+_MARKS = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7"
+    "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed"
+    "\u0711\u0730-\u074a\u0900-\u0903\u093a-\u094f\u0951-\u0957\u0962\u0963\u0981-\u0983"
+    "\u09bc-\u09d7\u0a01-\u0a03\u0a3c-\u0a51\u0a81-\u0a83\u0abc-\u0acd\u0b01-\u0b03"
+    "\u0b3c-\u0b57\u0b82-\u0bcd\u0c00-\u0c04\u0c3e-\u0c56\u0d00-\u0d03\u0d3b-\u0d4d"
+    "\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u0eb1\u0eb4-\u0ebc\u0ec8-\u0ecd\u102b-\u103e"
+    "\u1ab0-\u1aff\u1dc0-\u1dff\u200c\u200d\u20d0-\u20f0\ufe20-\ufe2f"
+)
+_WORD = rf"[^\W\d_]+(?:[{_MARKS}]+[^\W\d_]*)*"
+_TOKEN_RE = re.compile(rf"{_WORD}(?:[-'’]{_WORD})*")
 _KIN = (
     r"sønn|sønnen|son|sonen|søn|datter|datteren|dattera|dotter|dottera|dottern|barn|barnet|"
     r"gutt|gutten|guten|jente|jenta|jenten|pojke|pojken|flicka|flickan|pige|pigen|dreng|drengen|"
@@ -39,7 +53,10 @@ _KIN = (
     r"onkel|tante|uncle|aunt|fetter|kusine|cousin|nabo|naboen|granne|grannen|nabokona|neighbour|"
     r"neighbor|kollega|kollegaen|sjef|sjefen|boss|lærer|læreren|elev|eleven|stefar|stemor|"
     r"bestemor|bestefar|farmor|mormor|farfar|morfar|besteforeldre|friend|boyfriend|girlfriend|"
-    r"daughter|stepson|stepdaughter|grandson|granddaughter|barnebarn|niese|nevø|svoger|svigerinne"
+    r"daughter|stepson|stepdaughter|grandson|granddaughter|barnebarn|niese|nevø|svoger|svigerinne|"
+    r"kusina|kusinen|fetteren|onkelen|tanta|tanten|niesa|niesen|nevøen|svogeren|bestekompis|"
+    r"bestekompisen|bestevenn|bestevennen|bestevenninne|bestevenninna|bf|gf|bff|bestie|mate|"
+    r"buddy|bro|sis|crush"
 )
 _KIN_PREFIX = (
     r"(?:lille|store|lilla|stora|lil|vesle|halv|ste|beste|bonus|ekte|little|big|step|best)?-?"
@@ -70,6 +87,29 @@ _SIGN_OFF = (
     r"sincerely|cheers|takk|tack|tak|thanks"
 )
 _FROM = r"fra|frå|från|from"
+# Naming cues and "my son"-cues in scripts other than Latin (Russian, Ukrainian, Greek, Arabic,
+# Persian). Arabic glues "and" (و) and possessives to the word, so those forms are listed.
+_NATIVE_NAMING = (
+    r"зовут|звали|звать|звати|звуть|имя|ім'я|ім’я|по имени|по імені|ονομάζεται|λέγεται|"
+    r"λέγομαι|με λένε|τον λένε|την λένε|اسمه|اسمها|اسمي|اسمو|إسمه|إسمها|إسمي|واسمه|واسمها|"
+    r"يدعى|تدعى|يسمى|تسمى|اسمش|نامش|نام او|نام من|اسم من"
+).casefold()  # the cue window is casefolded (Greek ς becomes σ)
+_NATIVE_POSSESSIVE = (
+    r"мой|моя|мою|моего|моей|мои|моих|наш|наша|нашу|нашего|нашей|его|её|ее|мій|мого|моєї|мої|"
+    r"його|її"
+)
+_NATIVE_KIN = (
+    r"сын|сына|дочь|дочка|дочку|дочери|брат|брата|сестра|сестру|муж|мужа|жена|жену|друг|друга|"
+    r"подруга|подругу|сосед|соседа|соседка|соседку|парень|парня|девушка|девушку|ребенок|"
+    r"ребёнок|внук|внука|внучка|син|сина|донька|доньку|чоловік|чоловіка|дружина|дружину|онук|"
+    r"онука|онучка|сусід|сусіда|сусідка|хлопець|хлопця|дівчина"
+)
+_NATIVE_KIN_GLUED = (
+    r"ο γιος μου|η κόρη μου|ο φίλος μου|η φίλη μου|ο αδελφός μου|η αδελφή μου|ο άντρας μου|"
+    r"η γυναίκα μου|ابني|ابنتي|بنتي|إبني|ولدي|أخي|اخي|أختي|اختي|زوجي|زوجتي|صديقي|صديقتي|"
+    r"جاري|جارتي|طفلي|طفلتي|ابنه|ابنها|ابنته|ابنتها|زوجها|زوجته|پسرم|دخترم|برادرم|خواهرم|"
+    r"شوهرم|همسرم|دوستم"
+).casefold()
 _KIN_VERB = r"er|heter|het|is|var"
 _STRONG_CUE_RE = re.compile(
     rf"(?:\b(?:{_NAMING})"
@@ -80,6 +120,8 @@ _STRONG_CUE_RE = re.compile(
     rf"|\b(?:{_SIGN_OFF})[\s,.:!-]*(?:{_FROM})?"
     rf"|\b(?:{_POSSESSIVE})\s+(?:\w+\s+)?{_KIN_PREFIX}(?:{_KIN})(?:\s+(?:er|heter|het|is))?"
     rf"|\b{_KIN_PREFIX}(?:{_KIN})\s+(?:{_POSSESSIVE})(?:\s+(?:{_KIN_VERB}))?"
+    rf"|\b(?:{_NATIVE_NAMING}|{_NATIVE_KIN_GLUED})"
+    rf"|\b(?:{_NATIVE_POSSESSIVE})\s+(?:{_NATIVE_KIN})"
     rf"){_END}"
 )
 # The words a strong cue can end with (then only spaces and punctuation follow): a window
@@ -88,7 +130,11 @@ _CUE_ENDING_PARTS = (_NAMING, _COPULA, _LABEL, _SIGN_OFF, _FROM, _KIN, _POSSESSI
 _STRONG_CUE_ENDINGS = frozenset(
     [
         *(word for part in (*_CUE_ENDING_PARTS, _HEDGES) for word in part.split("|")),
-        *(re.findall(r"\w+", phrase)[-1] for phrase in _INTRODUCING.split("|")),
+        *(
+            re.findall(r"\w+", phrase)[-1]
+            for part in (_INTRODUCING, _NATIVE_NAMING, _NATIVE_KIN_GLUED, _NATIVE_KIN)
+            for phrase in part.split("|")
+        ),
         "s",  # name's
     ]
 )
@@ -101,6 +147,21 @@ _WEAK_CUE_RE = re.compile(
     r"meldinger fra|message from|messages from|"
     rf"{_KIN})\.?"
     rf"){_END}"
+)
+# Words after "heter"/"is called" that are no name: hedges, negation, "called back".
+_NOT_NAMED = frozenset(
+    [
+        *_HEDGES.split("|"),
+        *re.findall(
+            r"\w+",
+            "ikke ikkje inte not never back up out off again home later today tomorrow yesterday "
+            "twice away over about something noe noko sånn slik",
+        ),
+    ]
+)
+_ANY_NAMING_RE = re.compile(
+    rf"(?:\b(?:{_NAMING}|{_INTRODUCING}|{_NATIVE_NAMING})|\bname (?:is|was)|\bname's)"
+    rf"{_END}"
 )
 _SELF_RE = re.compile(
     r"\b(?:jeg er|eg er|jag är|i am|i'm|im|this is|dette er|det er|her er|här är)\s+$"
@@ -126,6 +187,39 @@ _FOLLOWING_CUE_RE = re.compile(
 _TITLE_RE = re.compile(
     r"\b(?:mr|mrs|ms|dr|herr|fru|frk|hr|politibetjent|betjent|rektor|lege|advokat|"
     r"lærer|læreren|sjef|sjefen|professor|familien|familjen|familie|family)\.?\s*$"
+)
+# A word in another script inside a Latin-script message: a name after any cue, in apposition
+# or after a preposition that takes a person ("fikk melding fra Дмитрий", "by محمد").
+_LATIN_SHARE = 0.6
+_PERSON_PREPOSITION_RE = re.compile(r"\b(?:av|mot|hos|by|against)\s+$")
+# Weak cues that only join words ("og الله أكبر"): for a word in another script they count only
+# after a name.
+_JOINING_CUE_RE = re.compile(r"\b(?:og|and|och|samt|eller|or)\s*$")
+_PERSON_NOUN = (
+    rf"{_KIN}|mann|mannen|kvinne|kvinna|kvinnen|dame|dama|damen|fyr|fyren|typen|person|"
+    r"personen|ungdom|ungdommen|elev|eleven|medelev|guy|boy|girl|man|woman|kid|student|"
+    r"classmate|lady|dude|teenager"
+)
+# "en gutt i klassen min, sander, som …", "my neighbour, Zoran, keeps …": a name set off by
+# commas right after a noun for a person.
+_APPOSITIVE_RE = re.compile(rf"\b(?:{_PERSON_NOUN})\b[^.!?\n,;:()]{{0,30}},\s*$")
+_APPOSITIVE_END_RE = re.compile(
+    r"\s*(?:[,;:!?()]|\.(?!\w)|$)|\s+(?:som|who|er|is|var|was|har|has|\d+)\b"
+)
+# An unknown lower-case word after "han heter", "my name is": a name, when a person is named.
+_NAMING_LAST_WORDS = frozenset(
+    form
+    for word in re.findall(
+        r"\w+", "heter heiter hedder het hette heitte kalles kallast called named is was er var"
+    )
+    for form in (word, word.capitalize(), word.upper())
+)
+_PERSONAL_NAMING_RE = re.compile(
+    r"(?:\b(?:jeg|eg|jag|han|hun|ho|hon|he|she|i|they|de|dei|"
+    rf"{_KIN}|{_POSSESSIVE})\s+(?:heter|heiter|hedder|het|hette|heitte|kalles|kallast|"
+    r"is called|was called|called|named)"
+    r"|\b(?:i'm|im|i am|he's|she's|hes|shes|he is|she is|was|were) (?:called|named)"
+    r"|\bname (?:is|was)|\bname's|\b(?:navnet|namnet)(?: \w+)? (?:er|var))\s*[,:]?\s*$"
 )
 _LOCATIVE_RE = re.compile(r"\b(?:i|på|fra|frå|från|til|till|ved|mot|nær|near|in|to|from|at)\s*$")
 _PARTICLES = frozenset(
@@ -211,25 +305,128 @@ def _extends(word: str, capitalised: bool) -> bool:
     return folded not in common_words() and folded not in kommune_names() and len(word) > 1
 
 
-_Kind = tuple[str, bool, bool] | None
+_Kind = tuple[str, bool, bool, bool] | None
 _kinds: dict[str, _Kind] = {}
+_UNSEEN: _Kind = ("", False, False, False)  # a word not in _kinds yet (compared by identity)
 _MAX_KINDS = 50_000
 
 
+@cache
+def _native_names() -> frozenset[str]:
+    """First names written in Arabic script (package data, see non_latin_names.txt)."""
+    text = (files("stemme.privacy") / "data" / "non_latin_names.txt").read_text(encoding="utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def _non_latin(word: str) -> bool:
+    """Whether ``word`` has letters of a script other than Latin (Cyrillic, Arabic, Han …)."""
+    return any(ch >= "\u0370" and ch.isalpha() and not "\u1e00" <= ch <= "\u1eff" for ch in word)
+
+
+def _caseless(word: str) -> bool:
+    """Whether ``word`` starts with a letter of a script without capitals (Arabic, Han …)."""
+    first = word[:1]
+    return first.upper() == first.lower()
+
+
+def _mostly_latin(text: str) -> bool:
+    """Whether most letters of ``text`` are Latin (a Norwegian or English message)."""
+    letters = latin = 0
+    for ch in text:
+        if ch.isalpha():
+            letters += 1
+            if ch < "\u0370" or "\u1e00" <= ch <= "\u1eff":
+                latin += 1
+    return latin >= _LATIN_SHARE * letters
+
+
 def _word_kind(word: str) -> _Kind:
-    """(casefolded, capitalised, known first name) of a token, or None if it can never start
-    a name (an organisation, a lower-case word that is not a first name, a common word).
-    It depends on the word alone, so find_persons keeps it per word."""
+    """(casefolded, capitalised, known first name, non-Latin) of a token, or None if it can
+    never start a name (an organisation, a lower-case Latin word that is not a first name, a
+    common word). It depends on the word alone, so find_persons keeps it per word."""
     folded = word.casefold()
     if folded in organisations():
         return None
     capitalised = _is_cap(word)
+    if _non_latin(word):
+        if folded in common_words() or folded == "الله":  # Allah
+            return None
+        return folded, capitalised, word in _native_names(), True
     known = _known_first(word) if capitalised else folded in given_names_folded()
     if not known and not capitalised:
         return None
     if not known and folded in common_words():
         return None  # "Jeg", "Hei", "Det": never a name when not also a first name
-    return folded, capitalised, known
+    return folded, capitalised, known, False
+
+
+def _appositive(text: str, start: int, end: int) -> bool:
+    """Whether the word at start:end stands between commas after a noun for a person."""
+    before = text[max(0, start - 3) : start].rstrip()
+    if not before.endswith(","):
+        return False
+    window = text[max(0, start - 45) : start].casefold()
+    return bool(_APPOSITIVE_RE.search(window)) and bool(
+        _APPOSITIVE_END_RE.match(text, end, end + 12)
+    )
+
+
+_NAME_NOUNS = frozenset(["name", "navnet", "namnet", "mitt", "hans", "hennes", "hennar"])
+
+
+def _after_name_word(tokens: list[tuple[int, int, str]], index: int) -> bool:
+    """Whether token ``index`` is "name"/"navnet" (or "navnet mitt"), before an "is"/"er"."""
+    return index >= 0 and tokens[index][2].casefold() in _NAME_NOUNS
+
+
+def _named_unknown(text: str, start: int, word: str) -> bool:
+    """Whether the lower-case word at ``start`` (no first name we know) follows a naming cue
+    for a person ("han heter zlatko", "my name is jovan")."""
+    folded = word.casefold()
+    if len(word) < 3 or not word.islower() or folded in common_words():
+        return False
+    if folded in place_names() or folded in organisations() or folded in _NOT_NAMED:
+        return False
+    return _PERSONAL_NAMING_RE.search(text[max(0, start - 30) : start].casefold()) is not None
+
+
+def _foreign_score(
+    text: str, start: int, end: int, kind: tuple[str, bool, bool, bool], cue: int, latin: bool
+) -> float:
+    """The score of a word in a script other than Latin (0 when it is no name by these rules).
+
+    In a Latin-script message such a word after a cue, in apposition or after a preposition
+    for a person is a name. In a message in that script, a word without capitals is a name
+    after a naming cue ("اسمه", "зовут"), or a known name after a cue ("ابني محمد"); capitalised
+    Cyrillic or Greek words are left to the rules for capitalised words."""
+    _, capitalised, known, _ = kind
+    caseless = not capitalised and _caseless(text[start:end])
+    if latin:
+        if cue == 2:
+            return 0.8
+        if not (capitalised or caseless):
+            return 0.0
+        if cue < 0:
+            cue = _weak_cue(text, start)
+            if cue and _JOINING_CUE_RE.search(text[max(0, start - 8) : start].casefold()):
+                cue = 0
+        if (
+            cue
+            or known
+            or _PERSON_PREPOSITION_RE.search(text[max(0, start - 12) : start].casefold())
+            or _appositive(text, start, end)
+            or _FOLLOWING_CUE_RE.search(text[end : end + 15])
+        ):
+            return 0.75
+        return 0.0
+    if capitalised or cue != 2:
+        return 0.0
+    window = text[max(0, start - 40) : start].casefold()
+    if known or _ANY_NAMING_RE.search(window):
+        return 0.75
+    return 0.0
 
 
 def _kind_of(word: str) -> _Kind:
@@ -253,18 +450,31 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
     ambiguous_folded = _ambiguous_folded()
     last_end = -10
     found: list[tuple[int, int]] = []
+    latin: bool | None = None  # whether the text is mostly Latin script, once it matters
     i = 0
+    kinds = _kinds
+    naming_last = _NAMING_LAST_WORDS
     while i < len(tokens):
         start, end, word = tokens[i]
         i += 1
+        # most words can never start a name: the remembered kind says so first
+        kind = kinds.get(word, _UNSEEN)
+        if kind is _UNSEEN:
+            kind = _kind_of(word)
+        if kind is None:
+            if (
+                i < 2
+                or tokens[i - 2][2] not in naming_last
+                or (len(tokens[i - 2][2]) < 4 and not _after_name_word(tokens, i - 3))
+                or not _named_unknown(text, start, word)
+            ):
+                continue
+            kind = (word.casefold(), False, False, False)
         if (start and text[start - 1] in _BAD_BEFORE) or (end < len(text) and text[end] in "_@"):
             continue
         if end < len(text) and text[end].isdigit():
             continue
-        kind = _kind_of(word)
-        if kind is None:
-            continue
-        folded, capitalised, known = kind
+        folded, capitalised, known, foreign = kind
         nxt = tokens[i] if i < len(tokens) else None
         adjacent = nxt is not None and _linked(text[end : nxt[0]])
         # 2 after a strong cue, else 1 after a weak cue or "og" after a name, else 0. The weak
@@ -273,7 +483,15 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
         after_name = last_end >= 0 and _CONJ_RE.fullmatch(text[last_end:start]) is not None
         cue = 2 if _strong_cue(text, start) else 1 if after_name else -1
         score = 0.0
-        if capitalised and known:
+        if foreign:
+            if latin is None:
+                latin = _mostly_latin(text)
+            score = _foreign_score(text, start, end, kind, cue, latin)
+            if not score and not capitalised:
+                continue
+        if score:
+            pass
+        elif capitalised and known:
             if cue < 0:
                 cue = _weak_cue(text, start)
             is_place = folded in places and _LOCATIVE_RE.search(text[max(0, start - 8) : start])
@@ -316,6 +534,8 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
                 text[max(0, start - 25) : start].casefold()
             ):
                 score = 0.75
+            elif plain and _appositive(text, start, end):
+                score = 0.7
         elif cue == 2 and folded not in common:
             score = 0.8
         elif folded in ambiguous_folded and _SELF_RE.search(
@@ -325,14 +545,33 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
             # the clause ("det er per i dag" stays a preposition)
             if _CLAUSE_END_RE.match(text[end : end + 12]):
                 score = 0.7
-        elif folded not in common and folded not in ambiguous_folded and folded not in places:
-            window = text[max(0, start - 25) : start].casefold()
-            following = _FOLLOWING_CUE_RE.search(text[end : end + 15])
-            if after_name or following or _LOWER_LINK_RE.search(window) or _SELF_RE.search(window):
+        elif folded not in common and folded not in ambiguous_folded:
+            if folded not in places:
+                window = text[max(0, start - 25) : start].casefold()
+                if (
+                    after_name
+                    or _FOLLOWING_CUE_RE.search(text[end : end + 15])
+                    or _LOWER_LINK_RE.search(window)
+                    or _SELF_RE.search(window)
+                    or _PERSON_PREPOSITION_RE.search(window)
+                    or (adjacent and nxt is not None and _lower_surname(nxt[2]))
+                ):
+                    score = 0.7
+            if not score and _appositive(text, start, end):
                 score = 0.7
         if not score or _PET_RE.search(text[max(0, start - 40) : start].casefold()):
             continue
         span_end = end
+        if foreign and not capitalised:
+            # "محمد علي", "李 明": further words of the same script without capitals
+            more = 0
+            while more < 2 and i < len(tokens) and _linked(text[span_end : tokens[i][0]]):
+                n_kind = _kind_of(tokens[i][2])
+                if n_kind is None or not n_kind[3] or n_kind[1] or not (latin or n_kind[2]):
+                    break
+                span_end = tokens[i][1]
+                more += 1
+                i += 1
         while i < len(tokens):
             n_start, n_end, n_word = tokens[i]
             gap = text[span_end:n_start]
@@ -387,6 +626,19 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
         found.append((signature.start, signature.end))
         yield signature
     yield from _repeats(text, tokens, found)
+
+
+def _lower_surname(word: str) -> bool:
+    """Whether a lower-case ``word`` is a surname and no common word or place ("hansen")."""
+    folded = word.casefold()
+    return (
+        word.islower()
+        and len(word) > 2
+        and folded in surnames_folded()
+        and folded not in common_words()
+        and folded not in place_names()
+        and folded not in given_names_folded()
+    )
 
 
 def _repeats(
