@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import inspect, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from stemme.db import transaction
+from stemme.errors import ConflictError
 from stemme.inbox import service
 from stemme.inbox.models import Conversation, Message
 from stemme.inbox.types import ReceiveResult
@@ -127,17 +127,41 @@ def test_a_lost_race_on_the_unique_constraint_answers_duplicate(
 
     def late_lookup(*args: Any) -> ReceiveResult | None:
         calls["n"] += 1
-        return None if calls["n"] <= 2 else real(*args)
+        return None if calls["n"] <= 1 else real(*args)
 
     monkeypatch.setattr(service, "_existing", late_lookup)
     with transaction(sessions) as session:
         second = service.receive(session, keyring, msg)
-        assert session.is_active  # only the SAVEPOINT was rolled back
+        assert session.is_active  # ON CONFLICT DO NOTHING: nothing was rolled back
     assert second.duplicate
     assert second.message_id == first.message_id
 
 
-def test_an_integrity_error_without_a_stored_duplicate_propagates(
+def test_a_message_id_seen_under_another_thread_leaves_no_empty_conversation(
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with transaction(sessions) as session:
+        first = service.receive(session, keyring, inbound("Hei", mid="same", thread="A"))
+    real = service._existing
+    calls = {"n": 0}
+
+    def late_lookup(*args: Any) -> ReceiveResult | None:
+        calls["n"] += 1
+        return None if calls["n"] == 1 else real(*args)
+
+    monkeypatch.setattr(service, "_existing", late_lookup)
+    with transaction(sessions) as session:
+        second = service.receive(session, keyring, inbound("Hei", mid="same", thread="B"))
+    assert second.duplicate
+    assert second.message_id == first.message_id
+    with sessions() as session:
+        assert len(session.scalars(select(Conversation)).all()) == 1
+
+
+def test_a_conflict_without_a_stored_duplicate_is_refused(
     sessions: sessionmaker[Session],
     keyring: Keyring,
     inbound: Inbound,
@@ -147,7 +171,7 @@ def test_an_integrity_error_without_a_stored_duplicate_propagates(
     with transaction(sessions) as session:
         service.receive(session, keyring, msg)
     monkeypatch.setattr(service, "_existing", lambda *args: None)
-    with sessions() as session, pytest.raises(IntegrityError):
+    with sessions() as session, pytest.raises(ConflictError):
         service.receive(session, keyring, msg)
 
 

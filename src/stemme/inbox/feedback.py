@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,7 +41,18 @@ _RATING = re.compile(
 NEW_MATTER = ("emergency", "concern_for_child", "crime_report", "tip")
 
 
-def awaiting_answer(session: Session, conversation: Conversation) -> bool:
+class ConversationState(Protocol):
+    """What ``awaiting_answer`` reads: a Conversation, or a row with these columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def feedback_requested_at(self) -> datetime | None: ...
+
+
+def awaiting_answer(session: Session, conversation: ConversationState) -> bool:
     """True when a closed conversation asked for feedback recently and has none yet."""
     asked = conversation.feedback_requested_at
     if conversation.status != "closed" or asked is None or utcnow() - asked > ANSWER_WINDOW:

@@ -135,7 +135,12 @@ class Message(Base):
 
 def associated_data(message: Message) -> bytes:
     """What binds a message's ciphertext to its row (its random public ``uid``)."""
-    return b"message:" + message.uid.encode("ascii")
+    return message_associated_data(message.uid)
+
+
+def message_associated_data(uid: str) -> bytes:
+    """``associated_data`` of the message with this ``uid`` (before its row exists)."""
+    return b"message:" + uid.encode("ascii")
 
 
 class TriageLabel(Base):

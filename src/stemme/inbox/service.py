@@ -23,15 +23,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, case, delete, exists, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from stemme.db import utcnow
-from stemme.errors import ConfigurationError, InvalidInputError, NotFoundError
+from stemme.errors import ConfigurationError, ConflictError, InvalidInputError, NotFoundError
 from stemme.identity import audit
 from stemme.identity.access import Permission, Principal
-from stemme.inbox.models import STATUSES, Conversation, Message, TriageLabel, associated_data
+from stemme.inbox.models import (
+    STATUSES,
+    Conversation,
+    Message,
+    TriageLabel,
+    associated_data,
+    message_associated_data,
+)
 from stemme.inbox.types import InboundMessage, ReceiveResult
 from stemme.privacy.crypto import Keyring
 from stemme.understanding.pipeline import Analysis, AnalysisContext, analyze
@@ -50,39 +58,56 @@ def receive(session: Session, keyring: Keyring, msg: InboundMessage) -> ReceiveR
     """Store one inbound message (encrypted) in its conversation; duplicates are dropped.
 
     The same delivery twice stores one message: the second call answers ``duplicate=True``
-    with the first one's ids, also when both arrive at the same time (the unique constraint
-    on (channel, channel_message_id) decides; the loser's insert is rolled back to a
-    SAVEPOINT and it returns the winner's message).
+    with the first one's ids. Intake of one thread is serialised (``_lock_for_intake``), and
+    a duplicate always has the same thread, so the check after the lock sees the first one
+    committed. This is the acknowledgement path of every channel, so it is a handful of
+    plain statements (lock, two indexed lookups, one or two inserts) and no ORM unit of work.
     """
-    found = _existing(session, msg.channel, msg.channel_message_id)
-    if found is not None:
-        return found
     _lock_for_intake(session, msg)
     found = _existing(session, msg.channel, msg.channel_message_id)
     if found is not None:
         return found
-    try:
-        with session.begin_nested():
-            conversation, kind = _conversation_for(session, msg)
-            message = Message(
-                uid=uuid.uuid4().hex,
-                conversation=conversation,
-                channel=msg.channel,
-                direction="in",
-                kind=kind,
-                channel_message_id=msg.channel_message_id,
-                sent_at=msg.sent_at,
-                created_at=utcnow(),
-            )
-            message.raw_encrypted = keyring.encrypt(msg.text, associated_data(message))
-            session.add(message)
-            session.flush()
-    except IntegrityError:
+    conversation_id, kind, created = _conversation_for(session, msg)
+    uid = uuid.uuid4().hex
+    message_id = _insert_unless_stored(
+        session,
+        uid=uid,
+        conversation_id=conversation_id,
+        channel=msg.channel,
+        direction="in",
+        kind=kind,
+        channel_message_id=msg.channel_message_id,
+        raw_encrypted=keyring.encrypt(msg.text, message_associated_data(uid)),
+        urgent=False,
+        entity_types=[],
+        reasons=[],
+        analysis_attempts=0,
+        delivery_attempts=0,
+        sent_at=msg.sent_at,
+        created_at=utcnow(),
+    )
+    if message_id is None:  # the same message id under another thread won the race
         found = _existing(session, msg.channel, msg.channel_message_id)
-        if found is None:
-            raise
+        if found is None:  # the row it conflicted with is gone again
+            raise ConflictError("Meldingen kunne ikke lagres; prøv igjen.")
+        if created:
+            session.execute(delete(Conversation).where(Conversation.id == conversation_id))
         return found
-    return ReceiveResult(message.id, conversation.id, duplicate=False)
+    return ReceiveResult(message_id, conversation_id, duplicate=False)
+
+
+def _insert_unless_stored(session: Session, **values: Any) -> int | None:
+    """INSERT … ON CONFLICT (channel, channel_message_id) DO NOTHING: the new id, or None."""
+    dialect = session.get_bind().dialect.name
+    build = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        build(Message)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["channel", "channel_message_id"])
+        .returning(Message.id)
+    )
+    found: int | None = session.execute(statement).scalar_one_or_none()
+    return found
 
 
 def _existing(session: Session, channel: str, channel_message_id: str) -> ReceiveResult | None:
@@ -110,40 +135,51 @@ def _lock_for_intake(session: Session, msg: InboundMessage) -> None:
         session.execute(update(Conversation).where(Conversation.id.is_(None)).values(urgent=False))
 
 
-def _conversation_for(session: Session, msg: InboundMessage) -> tuple[Conversation, str]:
-    """The thread's newest conversation and the message's kind: an open conversation takes
-    a "citizen" message; a closed one still waiting for feedback takes the answer as a
-    "feedback_answer"; otherwise a new conversation starts."""
+def _conversation_for(session: Session, msg: InboundMessage) -> tuple[int, str, bool]:
+    """The id of the message's conversation, the message's kind, and whether the
+    conversation is new: an open conversation takes a "citizen" message; a closed one still
+    waiting for feedback takes the answer as a "feedback_answer"; otherwise a new
+    conversation starts."""
     from stemme.inbox.feedback import awaiting_answer
 
     now = utcnow()
-    conversation = session.scalar(
-        select(Conversation)
+    latest = session.execute(
+        select(Conversation.id, Conversation.status, Conversation.feedback_requested_at)
         .where(Conversation.channel == msg.channel, Conversation.thread_key == msg.thread_key)
         .order_by(Conversation.id.desc())
         .limit(1)
+    ).first()
+    if latest is not None and latest.status == "closed":
+        if awaiting_answer(session, latest):
+            return latest.id, "feedback_answer", False
+        latest = None
+    if latest is None:
+        created = session.execute(
+            insert(Conversation)
+            .values(
+                channel=msg.channel,
+                thread_key=msg.thread_key,
+                channel_district=msg.channel_district,
+                district=msg.channel_district,
+                status="new",
+                urgent=False,
+                triage_corrected=False,
+                emergency_replied=False,
+                out_of_hours_replied=False,
+                created_at=now,
+                last_message_at=now,
+            )
+            .returning(Conversation.id)
+        ).scalar_one()
+        return created, "citizen", True
+    # the citizen answered a conversation waiting for them: back in the queue
+    status = "open" if latest.status == "waiting" else latest.status
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == latest.id)
+        .values(last_message_at=now, status=status)
     )
-    if conversation is not None and conversation.status == "closed":
-        if awaiting_answer(session, conversation):
-            return conversation, "feedback_answer"
-        conversation = None
-    if conversation is None:
-        conversation = Conversation(
-            channel=msg.channel,
-            thread_key=msg.thread_key,
-            channel_district=msg.channel_district,
-            district=msg.channel_district,
-            status="new",
-            urgent=False,
-            created_at=now,
-            last_message_at=now,
-        )
-        session.add(conversation)
-        return conversation, "citizen"
-    conversation.last_message_at = now
-    if conversation.status == "waiting":  # the citizen answered: back in the queue
-        conversation.status = "open"
-    return conversation, "citizen"
+    return latest.id, "citizen", False
 
 
 # --- analysis (the queue consumer) -----------------------------------------------------------
