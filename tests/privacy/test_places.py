@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stemme.privacy import RECOGNIZERS, detect
+from stemme.privacy import RECOGNIZERS, detect, places
+from stemme.privacy.prefilter import may_match
 
 
 def found(name: str, text: str) -> list[str]:
@@ -91,3 +92,47 @@ def test_plates(text: str, expected: list[str]) -> None:
 )
 def test_plate_negatives(text: str) -> None:
     assert list(RECOGNIZERS["license_plate"](text)) == []
+
+
+# The cheap gates in front of the address patterns: never False where the pattern matches.
+GATE_TEXTS = [
+    ("Storgata 12", True),
+    ("Storgata\u00a012", True),  # any white space re's \s matches
+    ("Storgt.5", True),
+    ("levering til Storgt. 5", True),
+    ("SKOVVEIEN 8", True),
+    ("Carl Berners plass 3", True),
+    ("Storgata  12", False),  # two spaces: the pattern allows one
+    ("Storgata, 12", False),
+    ("storgatan", False),
+    ("ring 91234567", False),
+    ("", False),
+    ("12 Storgata", False),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), GATE_TEXTS)
+def test_street_before_number(text: str, expected: bool) -> None:
+    assert places._street_before_number(text) is expected
+    if places._ADDRESS_RE.search(text):
+        assert expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jeg bor i Storgata 12B",
+        "eg bur på Nyveien 3",
+        "adressen min er Kirkeveien 4",
+        "ADRESSA HANS ER Fjellvegen 12",
+        "address: Baker Street 221",
+        "she lives at Main Road 5",
+        "er wohnt in Hauptweg 3",
+        "on mieszka Dluga 7",
+        "(bodde Parkveien 2)",
+    ],
+)
+def test_residence_cue_gate(text: str) -> None:
+    assert places._RESIDENCE_RE.search(text)
+    assert may_match(places._RESIDENCE_CUE_RE, text)
+    assert not may_match(places._RESIDENCE_CUE_RE, "Storgata 12 ringte")

@@ -28,6 +28,8 @@ _APART = (
     r"gate|gata|gt\.|vei|veg|veien|vegen|plass|allé|alle|bakke|brygge|kai|torg|terrasse|"
     r"gade|vej|plads|allé|väg|gata|street|st\.|road|rd\.|avenue|ave\.|lane|drive|way"
 )
+# Capital-letter street names ("STORGATA 5").
+_UPPER_SUFFIXES = "GATE|GATA|GATEN|VEIEN|VEGEN|VEI|VEG|GATAN|VÄGEN|GADE|VEJ|PLASS|ALLÉ"
 # Words that may stand before a glued street name ("Øvre Slottsgate", "Lille Grensen").
 _PREFIX = (
     r"Øvre|Nedre|Søndre|Nordre|Vestre|Østre|Store|Lille|Gamle|Nye|Indre|Ytre|Midtre|Sankt|St\.|"
@@ -40,7 +42,7 @@ _ADDRESS_RE = re.compile(
     rf"(?<![\w])(?:"
     rf"(?:[{_UP}][{_LO}{_UP}.'-]*\s){{1,3}}(?:{_APART})"
     rf"|(?:(?:{_PREFIX})\s)?[{_UP}{_LO}][{_LO}-]*?[{_LO}](?:{_GLUED})"
-    rf"|[{_UP}]{{2,}}(?:GATE|GATA|GATEN|VEIEN|VEGEN|VEI|VEG|GATAN|VÄGEN|GADE|VEJ|PLASS|ALLÉ)"
+    rf"|[{_UP}]{{2,}}(?:{_UPPER_SUFFIXES})"
     rf")(?<=[\w.])\s?({_HOUSE})(?![\d,.:]\d|\s?(?:%|kr\b|år\b|km\b|min\b))" + _POSTAL,
 )
 # Any capitalised name + number when a real postcode and place follow ("Smedasundet 54, 5528 X").
@@ -61,6 +63,12 @@ _ENGLISH_ADDRESS_RE = re.compile(
     r"(?:Street|St\.|Road|Rd\.|Avenue|Ave\.|Lane|Drive|Way|Boulevard|Place|Court|Crescent)"
 )
 _NUMBER_HINT_RE = re.compile(r"[^\W\d_][.]?\s?\d")
+# Every _ADDRESS_RE match has one of these right before ``\s?`` and the house number.
+_STREET_ENDINGS = tuple(
+    sorted({word.replace("\\.", ".") for word in f"{_GLUED}|{_APART}|{_UPPER_SUFFIXES}".split("|")})
+)
+# Every _RESIDENCE_RE match begins with a match of this (its cue, shortened).
+_RESIDENCE_CUE_RE = re.compile(r"\b(?i:bo|bu|adress|address|live|wohnt|mieszka)")
 _NOT_AFTER_NUMBER_RE = re.compile(
     r"^\s*(?:ganger|gonger|dager|timer|minutter|år|personer|stk|meter|mennesker|barn)\b"
 )
@@ -203,7 +211,7 @@ def find_addresses(text: str, language: str | None = None) -> Iterator[Span]:
     """A street name with a house number, optional letter and optional postcode + place."""
     if not _NUMBER_HINT_RE.search(text):
         return
-    streets = _ADDRESS_RE.finditer(text) if may_match(_ADDRESS_RE, text) else ()
+    streets = _ADDRESS_RE.finditer(text) if _street_before_number(text) else ()
     for match in streets:
         start, end = match.span()
         if _NOT_AFTER_NUMBER_RE.search(text[match.end(1) : match.end(1) + 15].casefold()):
@@ -218,14 +226,28 @@ def find_addresses(text: str, language: str | None = None) -> Iterator[Span]:
     for match in english:
         yield Span(*match.span(), "STREET_ADDRESS", 0.9, "street_address")
     codes = postcodes()
-    for match in _POSTCODE_ADDRESS_RE.finditer(text):
+    # A postcode is four digits in a row.
+    with_postcode = _POSTCODE_ADDRESS_RE.finditer(text) if longest_digit_run(text) >= 4 else ()
+    for match in with_postcode:
         if match.group(2) in codes:
             yield Span(*match.span(), "STREET_ADDRESS", 0.85, "street_address")
-    residences = _RESIDENCE_RE.finditer(text) if may_match(_RESIDENCE_RE, text) else ()
+    residences = _RESIDENCE_RE.finditer(text) if may_match(_RESIDENCE_CUE_RE, text) else ()
     for match in residences:
         start, end = match.span(1)
         if text[start].isupper() and not _NOT_AFTER_NUMBER_RE.search(text[end : end + 15]):
             yield Span(start, end, "STREET_ADDRESS", 0.8, "street_address")
+
+
+def _street_before_number(text: str) -> bool:
+    """Whether a street suffix ends right before a number (one white-space character at
+    most between them). Every _ADDRESS_RE match has one: without, it need not run."""
+    for hint in _NUMBER_HINT_RE.finditer(text):  # a hint ends at every such number
+        end = hint.end() - 1
+        if text[end - 1].isspace():  # ``\s`` of re is str.isspace
+            end -= 1
+        if text.endswith(_STREET_ENDINGS, 0, end):
+            return True
+    return False
 
 
 def find_license_plates(text: str, language: str | None = None) -> Iterator[Span]:
