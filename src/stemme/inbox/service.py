@@ -21,9 +21,22 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import Select, case, delete, exists, func, insert, select, text, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -60,8 +73,9 @@ def receive(session: Session, keyring: Keyring, msg: InboundMessage) -> ReceiveR
     The same delivery twice stores one message: the second call answers ``duplicate=True``
     with the first one's ids. Intake of one thread is serialised (``_lock_for_intake``), and
     a duplicate always has the same thread, so the check after the lock sees the first one
-    committed. This is the acknowledgement path of every channel, so it is a handful of
-    plain statements (lock, two indexed lookups, one or two inserts) and no ORM unit of work.
+    committed. This is the acknowledgement path of every channel, so it runs a handful of
+    prepared Core statements (lock, two indexed lookups, one or two inserts): no ORM unit of
+    work, no statement built per call.
     """
     _lock_for_intake(session, msg)
     found = _existing(session, msg.channel, msg.channel_message_id)
@@ -69,23 +83,25 @@ def receive(session: Session, keyring: Keyring, msg: InboundMessage) -> ReceiveR
         return found
     conversation_id, kind, created = _conversation_for(session, msg)
     uid = uuid.uuid4().hex
-    message_id = _insert_unless_stored(
-        session,
-        uid=uid,
-        conversation_id=conversation_id,
-        channel=msg.channel,
-        direction="in",
-        kind=kind,
-        channel_message_id=msg.channel_message_id,
-        raw_encrypted=keyring.encrypt(msg.text, message_associated_data(uid)),
-        urgent=False,
-        entity_types=[],
-        reasons=[],
-        analysis_attempts=0,
-        delivery_attempts=0,
-        sent_at=msg.sent_at,
-        created_at=utcnow(),
-    )
+    row = {
+        "uid": uid,
+        "conversation_id": conversation_id,
+        "channel": msg.channel,
+        "direction": "in",
+        "kind": kind,
+        "channel_message_id": msg.channel_message_id,
+        "raw_encrypted": keyring.encrypt(msg.text, message_associated_data(uid)),
+        "urgent": False,
+        "entity_types": [],
+        "reasons": [],
+        "analysis_attempts": 0,
+        "delivery_attempts": 0,
+        "sent_at": msg.sent_at,
+        "created_at": utcnow(),
+    }
+    connection = session.connection()
+    insert_message = _intake_statements(connection.dialect.name).insert_message
+    message_id: int | None = connection.execute(insert_message, row).scalar_one_or_none()
     if message_id is None:  # the same message id under another thread won the race
         found = _existing(session, msg.channel, msg.channel_message_id)
         if found is None:  # the row it conflicted with is gone again
@@ -96,27 +112,56 @@ def receive(session: Session, keyring: Keyring, msg: InboundMessage) -> ReceiveR
     return ReceiveResult(message_id, conversation_id, duplicate=False)
 
 
-def _insert_unless_stored(session: Session, **values: Any) -> int | None:
-    """INSERT … ON CONFLICT (channel, channel_message_id) DO NOTHING: the new id, or None."""
-    dialect = session.get_bind().dialect.name
-    build = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        build(Message)
-        .values(**values)
+@dataclass(frozen=True, slots=True)
+class _IntakeStatements:
+    """The statements of ``receive``, built once per dialect (values come as parameters)."""
+
+    existing: Any
+    latest_conversation: Any
+    insert_conversation: Any
+    touch_conversation: Any
+    insert_message: Any
+
+
+@cache
+def _intake_statements(dialect: str) -> _IntakeStatements:
+    messages, conversations = cast(Table, Message.__table__), cast(Table, Conversation.__table__)
+    build_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return _IntakeStatements(
+        existing=select(messages.c.id, messages.c.conversation_id).where(
+            messages.c.channel == bindparam("channel"),
+            messages.c.channel_message_id == bindparam("channel_message_id"),
+        ),
+        latest_conversation=select(
+            conversations.c.id, conversations.c.status, conversations.c.feedback_requested_at
+        )
+        .where(
+            conversations.c.channel == bindparam("channel"),
+            conversations.c.thread_key == bindparam("thread_key"),
+        )
+        .order_by(conversations.c.id.desc())
+        .limit(1),
+        insert_conversation=insert(conversations).returning(conversations.c.id),
+        touch_conversation=update(conversations)
+        .where(conversations.c.id == bindparam("conversation_id"))
+        .values(last_message_at=bindparam("now"), status=bindparam("new_status")),
+        insert_message=build_insert(messages)
         .on_conflict_do_nothing(index_elements=["channel", "channel_message_id"])
-        .returning(Message.id)
+        .returning(messages.c.id),
     )
-    found: int | None = session.execute(statement).scalar_one_or_none()
-    return found
 
 
 def _existing(session: Session, channel: str, channel_message_id: str) -> ReceiveResult | None:
-    row = session.execute(
-        select(Message.id, Message.conversation_id).where(
-            Message.channel == channel, Message.channel_message_id == channel_message_id
-        )
+    connection = session.connection()
+    row = connection.execute(
+        _intake_statements(connection.dialect.name).existing,
+        {"channel": channel, "channel_message_id": channel_message_id},
     ).first()
     return None if row is None else ReceiveResult(row.id, row.conversation_id, duplicate=True)
+
+
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+_SQLITE_WRITE_LOCK = text("UPDATE conversations SET urgent = urgent WHERE id IS NULL")
 
 
 def _lock_for_intake(session: Session, msg: InboundMessage) -> None:
@@ -126,13 +171,11 @@ def _lock_for_intake(session: Session, msg: InboundMessage) -> None:
     write lock now (a no-op UPDATE), before reading, so the read-then-write below cannot
     fail on a stale snapshot.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"stemme.inbox:{msg.channel}:{msg.thread_key}"},
-        )
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_ADVISORY_LOCK, {"key": f"stemme.inbox:{msg.channel}:{msg.thread_key}"})
     else:
-        session.execute(update(Conversation).where(Conversation.id.is_(None)).values(urgent=False))
+        connection.execute(_SQLITE_WRITE_LOCK)
 
 
 def _conversation_for(session: Session, msg: InboundMessage) -> tuple[int, str, bool]:
@@ -143,42 +186,42 @@ def _conversation_for(session: Session, msg: InboundMessage) -> tuple[int, str, 
     from stemme.inbox.feedback import awaiting_answer
 
     now = utcnow()
-    latest = session.execute(
-        select(Conversation.id, Conversation.status, Conversation.feedback_requested_at)
-        .where(Conversation.channel == msg.channel, Conversation.thread_key == msg.thread_key)
-        .order_by(Conversation.id.desc())
-        .limit(1)
+    connection = session.connection()
+    statements = _intake_statements(connection.dialect.name)
+    latest = connection.execute(
+        statements.latest_conversation, {"channel": msg.channel, "thread_key": msg.thread_key}
     ).first()
     if latest is not None and latest.status == "closed":
         if awaiting_answer(session, latest):
             return latest.id, "feedback_answer", False
         latest = None
     if latest is None:
-        created = session.execute(
-            insert(Conversation)
-            .values(
-                channel=msg.channel,
-                thread_key=msg.thread_key,
-                channel_district=msg.channel_district,
-                district=msg.channel_district,
-                status="new",
-                urgent=False,
-                triage_corrected=False,
-                emergency_replied=False,
-                out_of_hours_replied=False,
-                created_at=now,
-                last_message_at=now,
-            )
-            .returning(Conversation.id)
+        created: int = connection.execute(
+            statements.insert_conversation,
+            {
+                "channel": msg.channel,
+                "thread_key": msg.thread_key,
+                "channel_district": msg.channel_district,
+                "district": msg.channel_district,
+                "status": "new",
+                "urgent": False,
+                "triage_corrected": False,
+                "emergency_replied": False,
+                "out_of_hours_replied": False,
+                "created_at": now,
+                "last_message_at": now,
+            },
         ).scalar_one()
         return created, "citizen", True
     # the citizen answered a conversation waiting for them: back in the queue
     status = "open" if latest.status == "waiting" else latest.status
-    session.execute(
-        update(Conversation)
-        .where(Conversation.id == latest.id)
-        .values(last_message_at=now, status=status)
+    connection.execute(
+        statements.touch_conversation,
+        {"conversation_id": latest.id, "now": now, "new_status": status},
     )
+    loaded = session.identity_map.get(session.identity_key(Conversation, latest.id))
+    if loaded is not None:  # loaded earlier in this session: now stale
+        session.expire(loaded, ["last_message_at", "status"])
     return latest.id, "citizen", False
 
 
