@@ -21,6 +21,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -131,6 +133,21 @@ class Message(Base):
     external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+# The queue's order: urgent first, then conversations waiting for the police (new, open)
+# before those waiting for the citizen or closed, then the longest waiting. Written with
+# literals (not bound parameters) so the database matches it to the index below and reads
+# any page of 100 000 conversations in order instead of sorting them all.
+_WAITING_FOR_POLICE = Conversation.status.in_([literal_column("'new'"), literal_column("'open'")])
+QUEUE_RANK = case((_WAITING_FOR_POLICE, literal_column("0")), else_=literal_column("1"))
+QUEUE_ORDER = (
+    Conversation.urgent.desc(),
+    QUEUE_RANK,
+    Conversation.last_message_at.asc(),
+    Conversation.id.asc(),
+)
+Index("ix_conversations_queue_order", *QUEUE_ORDER)
 
 
 def associated_data(message: Message) -> bytes:

@@ -28,7 +28,6 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
-    case,
     delete,
     exists,
     func,
@@ -46,6 +45,7 @@ from stemme.errors import ConfigurationError, ConflictError, InvalidInputError, 
 from stemme.identity import audit
 from stemme.identity.access import Permission, Principal
 from stemme.inbox.models import (
+    QUEUE_ORDER,
     STATUSES,
     Conversation,
     Message,
@@ -436,12 +436,7 @@ def list_conversations(
     total = session.scalar(_filtered(select(func.count(Conversation.id)), principal, filters)) or 0
     conversations = session.scalars(
         _filtered(select(Conversation), principal, filters)
-        .order_by(
-            Conversation.urgent.desc(),
-            case((Conversation.status.in_(("new", "open")), 0), else_=1),
-            Conversation.last_message_at.asc(),
-            Conversation.id.asc(),
-        )
+        .order_by(*QUEUE_ORDER)
         .limit(per_page)
         .offset((page - 1) * per_page)
         .options(selectinload(Conversation.messages))
