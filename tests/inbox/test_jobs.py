@@ -79,7 +79,7 @@ def test_an_iteration_that_fails_is_logged_and_retried(
         failed.set()
         return 0
 
-    monkeypatch.setattr(runner.service, "analyze_pending", flaky)
+    monkeypatch.setattr(jobs.Worker, "_analyse", flaky)
     monkeypatch.setattr(runner, "ERROR_BACKOFF_SECONDS", 0.01)
     monkeypatch.setattr(jobs.Worker, "has_work", lambda self: True)
     worker = jobs.Worker(sessions, keyring, idle_seconds=0.01)

@@ -7,10 +7,19 @@ and visible in the conversation like any other reply.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Protocol
+
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from stemme.db import utcnow
 from stemme.inbox import hours, outbound
-from stemme.inbox.models import Conversation, Message
+from stemme.inbox.models import Message, message_associated_data
 from stemme.privacy.crypto import Keyring
 
 EMERGENCY: dict[str, str] = {
@@ -77,32 +86,118 @@ def feedback_question(lang: str | None) -> str:
     return _in(FEEDBACK, lang)
 
 
-def after_analysis(session: Session, keyring: Keyring, message: Message) -> None:
+class MessageFacts(Protocol):
+    """What the automatic answers read of an analysed message (a Message, or the batch's
+    record of one)."""
+
+    @property
+    def direction(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def lang(self) -> str | None: ...
+    @property
+    def urgent(self) -> bool: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class ConversationFacts(Protocol):
+    """What they read and set of its conversation (a Conversation, or the batch's state)."""
+
+    id: int
+    channel: str
+    district: str | None
+    status: str
+    lang: str | None
+    emergency_replied: bool
+    out_of_hours_replied: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An automatic answer to queue: ``lang`` is the conversation's language when it was due."""
+
+    conversation_id: int
+    channel: str
+    kind: str
+    text: str
+    lang: str | None
+
+
+def plan_answer(
+    message: MessageFacts,
+    conversation: ConversationFacts,
+    schedule_of: Callable[[str | None], hours.Schedule | None],
+) -> Answer | None:
     """The automatic answer an analysed citizen message calls for, if any (at most one of
-    each kind per conversation): 112 for an urgent message, else out-of-hours."""
-    conversation = message.conversation
+    each kind per conversation): 112 for an urgent message, else out-of-hours. Updates the
+    conversation's language and its "replied" flags."""
     if message.direction != "in" or message.kind != "citizen":
-        return
+        return None
     if message.lang and conversation.lang is None:
         conversation.lang = message.lang
+    lang = message.lang or conversation.lang
     if message.urgent and not conversation.emergency_replied:
-        child = message.category == "concern_for_child"
-        text = emergency_text(message.lang or conversation.lang, child)
-        outbound.queue_outbound(session, keyring, conversation, text, "emergency")
+        text = emergency_text(lang, child=message.category == "concern_for_child")
         conversation.emergency_replied = True
-        return
-    if not conversation.out_of_hours_replied and conversation.status != "closed":
-        _out_of_hours(session, keyring, conversation, message)
-
-
-def _out_of_hours(
-    session: Session, keyring: Keyring, conversation: Conversation, message: Message
-) -> None:
-    schedule = hours.schedule_of(session, conversation.district)
+        return Answer(conversation.id, conversation.channel, "emergency", text, conversation.lang)
+    if conversation.out_of_hours_replied or conversation.status == "closed":
+        return None
+    schedule = schedule_of(conversation.district)
     if schedule is None or schedule.is_open(message.created_at):
-        return
-    text = _in(OUT_OF_HOURS, message.lang or conversation.lang).format(
-        hours=schedule.describe(message.lang or conversation.lang)
-    )
-    outbound.queue_outbound(session, keyring, conversation, text, "out_of_hours")
+        return None
+    text = _in(OUT_OF_HOURS, lang).format(hours=schedule.describe(lang))
     conversation.out_of_hours_replied = True
+    return Answer(conversation.id, conversation.channel, "out_of_hours", text, conversation.lang)
+
+
+def after_analysis(session: Session, keyring: Keyring, message: Message) -> None:
+    """Queue the automatic answer an analysed message calls for, if any (``plan_answer``)."""
+    conversation = message.conversation
+    answer = plan_answer(message, conversation, lambda d: hours.schedule_of(session, d))
+    if answer is not None:
+        outbound.queue_outbound(session, keyring, conversation, answer.text, answer.kind)
+
+
+def queue_answers(session: Session, keyring: Keyring, answers: list[Answer]) -> None:
+    """Queue the answers planned for a batch of analysed messages, in order, in one INSERT.
+
+    Stored as ``outbound.queue_outbound`` stores a message (encrypted original, redacted
+    copy, ``delivery="queued"``); the redacted copy of these fixed texts is computed once.
+    """
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for answer in answers:
+        uid = uuid.uuid4().hex
+        rows.append(
+            {
+                "uid": uid,
+                "conversation_id": answer.conversation_id,
+                "channel": answer.channel,
+                "direction": "out",
+                "kind": answer.kind,
+                "author_id": None,
+                "raw_encrypted": keyring.encrypt(answer.text, message_associated_data(uid)),
+                "redacted_text": _redacted(answer.text),
+                "lang": answer.lang,
+                "urgent": False,
+                "entity_types": [],
+                "reasons": [],
+                "created_at": now,
+                "analyzed_at": now,
+                "delivery": "queued",
+                "delivery_attempts": 0,
+                "analysis_attempts": 0,
+            }
+        )
+    session.execute(insert(Message), rows)
+
+
+@lru_cache(maxsize=256)
+def _redacted(text: str) -> str:
+    from stemme.understanding.pipeline import redact_text
+
+    return redact_text(text)

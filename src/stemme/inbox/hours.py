@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stemme import geo
@@ -90,6 +91,27 @@ def schedule_of(session: Session, district: str | None) -> Schedule | None:
         return None
     row = session.get(DistrictHours, district)
     return parse_hours(row.hours) if row is not None and row.hours else None
+
+
+class Schedules:
+    """``schedule_of`` for many messages: every district's hours read once, when first
+    needed (one query for a batch instead of one per message)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._stored: dict[str, dict[str, list[str]]] | None = None
+        self._parsed: dict[str, Schedule | None] = {}
+
+    def __call__(self, district: str | None) -> Schedule | None:
+        if district is None:
+            return None
+        if self._stored is None:
+            rows = self._session.execute(select(DistrictHours.district, DistrictHours.hours))
+            self._stored = {row.district: row.hours for row in rows}
+        if district not in self._parsed:
+            raw = self._stored.get(district)
+            self._parsed[district] = parse_hours(raw) if raw else None
+        return self._parsed[district]
 
 
 def set_hours(

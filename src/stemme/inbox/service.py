@@ -27,7 +27,9 @@ from typing import Any, cast
 from sqlalchemy import (
     Select,
     Table,
+    and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -226,6 +228,33 @@ def _conversation_for(session: Session, msg: InboundMessage) -> tuple[int, str, 
 
 
 # --- analysis (the queue consumer) -----------------------------------------------------------
+#
+# A batch is analysed in three steps: claim the pending messages (one query), run the
+# understanding pipeline on each (no database), store the results (a handful of statements
+# for the whole batch: corrections, one bulk UPDATE of the messages, the conversations' state
+# in one grouped query, bulk UPDATEs of what changed). Only the rare messages that need more
+# go one by one: a feedback answer (its whole conversation takes the per-message path) and an
+# automatic answer to queue.
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """What the pipeline needs of a claimed message."""
+
+    id: int
+    uid: str
+    conversation_id: int
+    channel: str
+    channel_district: str | None
+    raw_encrypted: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysedMessage:
+    """The pipeline's result for one claimed message; None when the pipeline failed."""
+
+    message_id: int
+    analysis: Analysis | None
 
 
 def analyze_message(session: Session, keyring: Keyring, message_id: int) -> Message:
@@ -240,46 +269,359 @@ def analyze_message(session: Session, keyring: Keyring, message_id: int) -> Mess
 def analyze_pending(session: Session, keyring: Keyring, limit: int = 100) -> int:
     """Analyse up to ``limit`` messages not yet analysed, oldest first; the number done.
 
-    The pipeline runs before anything is written, so on SQLite the write lock is held only
-    for the short update at the end. A message whose analysis fails is retried up to
-    MAX_ANALYSIS_ATTEMPTS times (a configuration error stops the batch instead).
+    Claim, pipeline and store in one session. A message whose analysis fails is retried up
+    to MAX_ANALYSIS_ATTEMPTS times (a configuration error stops the batch instead). The
+    worker on SQLite, where a writing transaction holds the database's write lock from its
+    start, runs the three steps itself so that the pipeline runs outside that transaction.
+    """
+    return store_analyses(session, keyring, analyze_claimed(keyring, claim_pending(session, limit)))
+
+
+def claim_pending(session: Session, limit: int = 100) -> list[PendingMessage]:
+    """Up to ``limit`` messages not yet analysed, oldest first, with what the pipeline needs.
+
+    On PostgreSQL the rows are locked (``FOR UPDATE SKIP LOCKED``) until the transaction
+    ends, so concurrent workers never claim the same message; SQLite runs one worker.
     """
     claim = (
-        select(Message.id)
+        select(
+            Message.id,
+            Message.uid,
+            Message.conversation_id,
+            Message.channel,
+            Message.raw_encrypted,
+            Conversation.channel_district,
+        )
+        .join(Conversation, Conversation.id == Message.conversation_id)
         .where(Message.analyzed_at.is_(None), Message.analysis_attempts < MAX_ANALYSIS_ATTEMPTS)
         .order_by(Message.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        claim = claim.with_for_update(skip_locked=True)
-    ids = list(session.scalars(claim))
-    if not ids:
-        return 0
-    messages = session.scalars(
-        select(Message)
-        .where(Message.id.in_(ids))
-        .order_by(Message.id)
-        .options(selectinload(Message.conversation))
-    ).all()
-    results: list[tuple[Message, Analysis | None]] = []
-    for message in messages:
+        claim = claim.with_for_update(skip_locked=True, of=Message)
+    return [
+        PendingMessage(
+            id=row.id,
+            uid=row.uid,
+            conversation_id=row.conversation_id,
+            channel=row.channel,
+            channel_district=row.channel_district,
+            raw_encrypted=row.raw_encrypted,
+        )
+        for row in session.execute(claim)
+    ]
+
+
+def analyze_claimed(keyring: Keyring, pending: list[PendingMessage]) -> list[AnalysedMessage]:
+    """Run the pipeline on each claimed message (no database access).
+
+    A failure of one message is logged and recorded as None; a ConfigurationError (the
+    pipeline cannot run at all) stops the batch without using anyone's attempts.
+    """
+    results: list[AnalysedMessage] = []
+    for message in pending:
         try:
-            results.append((message, _analysis_of(keyring, message)))
+            original = keyring.decrypt(message.raw_encrypted, message_associated_data(message.uid))
+            analysis: Analysis | None = _run_pipeline(
+                original, message.channel, message.channel_district, message.conversation_id
+            )
         except ConfigurationError:
             raise
         except Exception:
             log.exception("analysis failed", extra={"message_id": message.id})
-            results.append((message, None))
-    done = 0
-    for message, analysis in results:
-        if analysis is None:
-            message.analysis_attempts += 1
-        else:
-            _apply(session, message, analysis)
+            analysis = None
+        results.append(AnalysedMessage(message.id, analysis))
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A claimed message as it is now (re-read in the writing transaction)."""
+
+    id: int
+    conversation_id: int
+    direction: str
+    kind: str
+    created_at: datetime
+    analysis_attempts: int
+    correction: tuple[str, bool] | None  # the latest operator correction (category, urgent)
+
+
+@dataclass(slots=True)
+class _Result:
+    """One analysed message of the batch: its stored state and its new values."""
+
+    stored: _Stored
+    analysis: Analysis
+    category: str
+    urgent: bool
+
+    # what auto.plan_answer reads of a message
+    @property
+    def direction(self) -> str:
+        return self.stored.direction
+
+    @property
+    def kind(self) -> str:
+        return self.stored.kind
+
+    @property
+    def lang(self) -> str | None:
+        return self.analysis.lang
+
+    @property
+    def created_at(self) -> datetime:
+        return self.stored.created_at
+
+
+@dataclass(slots=True)
+class _ConversationState:
+    """The columns of a conversation that analysis reads or sets."""
+
+    id: int
+    channel: str
+    channel_district: str | None
+    district: str | None
+    category: str | None
+    urgent: bool
+    triage_corrected: bool
+    status: str
+    lang: str | None
+    emergency_replied: bool
+    out_of_hours_replied: bool
+
+
+_WRITTEN = ("district", "category", "urgent", "lang", "emergency_replied", "out_of_hours_replied")
+
+
+def store_analyses(session: Session, keyring: Keyring, analysed: list[AnalysedMessage]) -> int:
+    """Store a batch's results in the current transaction; the number analysed.
+
+    A message analysed or deleted since it was claimed is skipped. An operator's
+    correction (even one made while the pipeline ran) wins over the pipeline's category
+    and urgency. Then each conversation is brought up to date as if its messages had been
+    stored one by one, oldest first: urgent if any message is; category and district those
+    of its latest analysed inbound message (the category unless an operator corrected it);
+    and the automatic answers the messages call for.
+    """
+    if not analysed:
+        return 0
+    stored = _stored(session, [a.message_id for a in analysed])
+    failed = [a.message_id for a in analysed if a.analysis is None and a.message_id in stored]
+    if failed:
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(failed))
+            .values(analysis_attempts=Message.analysis_attempts + 1)
+        )
+    results: list[_Result] = []
+    for item in analysed:
+        current = stored.get(item.message_id)
+        if item.analysis is None or current is None:
+            continue
+        category, urgent = current.correction or (item.analysis.category, item.analysis.urgent)
+        results.append(_Result(current, item.analysis, category, urgent))
+    if not results:
+        return 0
+    results.sort(key=lambda r: r.stored.id)
+    # a conversation with a feedback answer in the batch takes the per-message path
+    one_by_one = {r.stored.conversation_id for r in results if r.stored.kind == "feedback_answer"}
+    batched = [r for r in results if r.stored.conversation_id not in one_by_one]
+    if batched:
+        _store_batched(session, keyring, batched)
+    if one_by_one:
+        analyses = {
+            r.stored.id: r.analysis for r in results if r.stored.conversation_id in one_by_one
+        }
+        messages = session.scalars(
+            select(Message)
+            .where(Message.id.in_(analyses))
+            .order_by(Message.id)
+            .options(selectinload(Message.conversation))
+        ).all()
+        for message in messages:
+            _apply(session, message, analyses[message.id])
             _follow_up(session, keyring, message)
-            done += 1
-    session.flush()
-    return done
+        session.flush()
+    return len(results)
+
+
+def _ids(results: list[_Result]) -> set[int]:
+    return {r.stored.id for r in results}
+
+
+def _stored(session: Session, ids: list[int]) -> dict[int, _Stored]:
+    """The claimed messages still waiting for analysis, each with its latest correction."""
+    rows = session.execute(
+        select(
+            Message.id,
+            Message.conversation_id,
+            Message.direction,
+            Message.kind,
+            Message.created_at,
+            Message.analysis_attempts,
+            TriageLabel.category,
+            TriageLabel.urgent,
+        )
+        .outerjoin(TriageLabel, TriageLabel.message_id == Message.id)
+        .where(
+            Message.id.in_(ids),
+            Message.analyzed_at.is_(None),
+            Message.analysis_attempts < MAX_ANALYSIS_ATTEMPTS,
+        )
+        .order_by(Message.id, TriageLabel.id)
+    ).all()
+    found: dict[int, _Stored] = {}
+    for row in rows:  # a message's corrections oldest first: the last one wins
+        found[row.id] = _Stored(
+            id=row.id,
+            conversation_id=row.conversation_id,
+            direction=row.direction,
+            kind=row.kind,
+            created_at=row.created_at,
+            analysis_attempts=row.analysis_attempts,
+            correction=None if row.category is None else (row.category, row.urgent),
+        )
+    return found
+
+
+def _store_batched(session: Session, keyring: Keyring, results: list[_Result]) -> None:
+    from stemme.inbox import auto, hours
+
+    now = utcnow()
+    session.execute(
+        update(Message),
+        [
+            {
+                "id": r.stored.id,
+                "redacted_text": r.analysis.redacted,
+                "lang": r.analysis.lang,
+                "category": r.category,
+                "urgent": r.urgent,
+                "district": r.analysis.district,
+                "entity_types": [
+                    {"type": s.type, "start": s.start, "end": s.end} for s in r.analysis.entities
+                ],
+                "reasons": list(r.analysis.reasons),
+                "analyzed_at": now,
+                "analysis_attempts": r.stored.analysis_attempts + 1,
+            }
+            for r in results
+        ],
+    )
+    conversations, any_urgent, newest_other = _conversation_states(session, results)
+    before = {c.id: _written(c) for c in conversations.values()}
+    schedules = hours.Schedules(session)
+    answers: list[auto.Answer] = []
+    for r in results:
+        conversation = conversations[r.stored.conversation_id]
+        # the latest analysed message sets category and district; an older one (analysed
+        # late, e.g. after a failure) does not
+        newer = newest_other.get(conversation.id)
+        if newer is None or newer < r.stored.id:
+            if not conversation.triage_corrected:
+                conversation.category = r.category
+            if r.analysis.district:
+                conversation.district = r.analysis.district
+        if conversation.district is None:
+            conversation.district = conversation.channel_district
+        answer = auto.plan_answer(r, conversation, schedules)
+        if answer is not None:
+            answers.append(answer)
+    for conversation in conversations.values():
+        conversation.urgent = any_urgent[conversation.id]
+    _update_conversations(session, conversations, before)
+    if answers:
+        auto.queue_answers(session, keyring, answers)
+
+
+def _conversation_states(
+    session: Session, results: list[_Result]
+) -> tuple[dict[int, _ConversationState], dict[int, bool], dict[int, int | None]]:
+    """The conversations of the batch (after its messages were stored): their state, whether
+    any of their messages is urgent, and their newest analysed inbound message outside the
+    batch."""
+    conversation_ids = {r.stored.conversation_id for r in results}
+    batch = _ids(results)
+    summary = (
+        select(
+            Message.conversation_id.label("conversation_id"),
+            func.max(case((Message.urgent.is_(True), 1), else_=0)).label("any_urgent"),
+            func.max(
+                case(
+                    (
+                        and_(
+                            Message.direction == "in",
+                            Message.analyzed_at.is_not(None),
+                            Message.id.not_in(batch),
+                        ),
+                        Message.id,
+                    ),
+                )
+            ).label("newest_other"),
+        )
+        .where(Message.conversation_id.in_(conversation_ids))
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Conversation.id,
+            Conversation.channel,
+            Conversation.channel_district,
+            Conversation.district,
+            Conversation.category,
+            Conversation.urgent,
+            Conversation.triage_corrected,
+            Conversation.status,
+            Conversation.lang,
+            Conversation.emergency_replied,
+            Conversation.out_of_hours_replied,
+            summary.c.any_urgent,
+            summary.c.newest_other,
+        ).join(summary, summary.c.conversation_id == Conversation.id)
+    ).all()
+    states: dict[int, _ConversationState] = {}
+    any_urgent: dict[int, bool] = {}
+    newest_other: dict[int, int | None] = {}
+    for row in rows:
+        states[row.id] = _ConversationState(
+            id=row.id,
+            channel=row.channel,
+            channel_district=row.channel_district,
+            district=row.district,
+            category=row.category,
+            urgent=row.urgent,
+            triage_corrected=row.triage_corrected,
+            status=row.status,
+            lang=row.lang,
+            emergency_replied=row.emergency_replied,
+            out_of_hours_replied=row.out_of_hours_replied,
+        )
+        any_urgent[row.id] = bool(row.any_urgent)
+        newest_other[row.id] = row.newest_other
+    return states, any_urgent, newest_other
+
+
+def _written(state: _ConversationState) -> dict[str, object]:
+    return {name: getattr(state, name) for name in _WRITTEN}
+
+
+def _update_conversations(
+    session: Session,
+    states: dict[int, _ConversationState],
+    before: dict[int, dict[str, object]],
+) -> None:
+    """Write what changed: one bulk UPDATE per set of changed columns (as the unit of work
+    would, so a column that analysis did not change is never written back)."""
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for state in states.values():
+        after = _written(state)
+        changed = {k: v for k, v in after.items() if v != before[state.id][k]}
+        if changed:
+            groups.setdefault(tuple(changed), []).append({"id": state.id, **changed})
+    for rows in groups.values():
+        session.execute(update(Conversation), rows)
 
 
 def pending_count(session: Session) -> int:
@@ -294,14 +636,32 @@ def pending_count(session: Session) -> int:
     )
 
 
-def _analysis_of(keyring: Keyring, message: Message) -> Analysis:
-    original = keyring.decrypt(message.raw_encrypted, associated_data(message))
+def has_pending(session: Session) -> bool:
+    """Is any message waiting for analysis? (cheaper than counting them)"""
+    found = session.scalar(
+        select(Message.id)
+        .where(Message.analyzed_at.is_(None), Message.analysis_attempts < MAX_ANALYSIS_ATTEMPTS)
+        .limit(1)
+    )
+    return found is not None
+
+
+def _run_pipeline(
+    original: str, channel: str, channel_district: str | None, conversation_id: int
+) -> Analysis:
     context = AnalysisContext(
-        channel=message.channel,
-        channel_district=message.conversation.channel_district,
-        conversation_id=str(message.conversation_id),
+        channel=channel,
+        channel_district=channel_district,
+        conversation_id=str(conversation_id),
     )
     return analyze(original, context)
+
+
+def _analysis_of(keyring: Keyring, message: Message) -> Analysis:
+    original = keyring.decrypt(message.raw_encrypted, associated_data(message))
+    return _run_pipeline(
+        original, message.channel, message.conversation.channel_district, message.conversation_id
+    )
 
 
 def _apply(session: Session, message: Message, result: Analysis) -> None:

@@ -3,8 +3,17 @@ transactions, sleep briefly when idle.
 
 The database is the queue (messages with ``analyzed_at IS NULL``), so a crash loses
 nothing: a message stays pending until a committed analysis. On PostgreSQL several workers
-(processes or threads) may run; each claims its batch with ``FOR UPDATE SKIP LOCKED``. On
-SQLite run one worker (the in-process one of ``stemme serve``, or ``stemme worker``).
+(processes or threads) may run; each claims its batch with ``FOR UPDATE SKIP LOCKED`` and
+analyses it in one transaction. On SQLite run one worker (the in-process one of ``stemme
+serve``, or ``stemme worker``); there a writing transaction holds the database's write lock
+from its start, so the batch is read first, analysed with no transaction open, and stored in
+a short one.
+
+A batch takes whatever is pending, up to ``batch`` messages: under load the batches grow,
+and the database work per message (a few statements per batch) shrinks with them. While
+there is work the loop goes straight on; only when an iteration found nothing does it look
+for work (read only) before each iteration and sleep ``idle_seconds`` between looks, unless
+``notify()`` wakes it.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ log = logging.getLogger("stemme.jobs")
 
 IDLE_SECONDS = 0.2
 ERROR_BACKOFF_SECONDS = 2.0
-BATCH = 10
+BATCH = 100  # messages analysed per transaction (at most)
 
 _workers: weakref.WeakSet[Worker] = weakref.WeakSet()
 _workers_lock = threading.Lock()
@@ -57,24 +66,36 @@ class Worker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._sqlite = sessions.kw["bind"].dialect.name == "sqlite"
         with _workers_lock:
             _workers.add(self)
 
     def has_work(self) -> bool:
         """Anything to analyse or deliver? (read only: no write lock while idle)"""
         with reader(self.sessions) as session:
-            if service.pending_count(session):
+            if service.has_pending(session):
                 return True
             return self.senders is not None and outbound.due_count(session) > 0
 
     def run_once(self) -> int:
         """Analyse up to ``batch`` messages, then try due deliveries (two short transactions);
         the number of messages handled."""
-        with transaction(self.sessions) as session:
-            done = service.analyze_pending(session, self.keyring, limit=self.batch)
+        done = self._analyse()
         if self.senders is not None:
             done += self._deliver()
         return done
+
+    def _analyse(self) -> int:
+        if not self._sqlite:
+            with transaction(self.sessions) as session:
+                return service.analyze_pending(session, self.keyring, limit=self.batch)
+        with reader(self.sessions) as session:
+            pending = service.claim_pending(session, limit=self.batch)
+        if not pending:
+            return 0
+        analysed = service.analyze_claimed(self.keyring, pending)
+        with transaction(self.sessions) as session:
+            return service.store_analyses(session, self.keyring, analysed)
 
     def _deliver(self) -> int:
         """Claim due outbound messages, send them with no transaction open, record results."""
@@ -108,14 +129,17 @@ class Worker:
     def run_forever(self) -> None:
         self.warm_up()
         log.info("worker started")
+        busy = False  # did the last iteration find work? then skip the look and go on
         while not self._stop.is_set():
             try:
-                done = self.run_once() if self.has_work() else 0
+                done = self.run_once() if busy or self.has_work() else 0
             except Exception:
                 log.exception("worker iteration failed")
+                busy = False
                 self._stop.wait(ERROR_BACKOFF_SECONDS)
                 continue
-            if done == 0:
+            busy = done > 0
+            if not busy:
                 self._wake.wait(self.idle_seconds)
                 self._wake.clear()
         log.info("worker stopped")
