@@ -155,7 +155,8 @@ def claim_due(session: Session, keyring: Keyring, *, limit: int = 20) -> list[De
         .order_by(Message.id)
         .options(selectinload(Message.conversation))
     ).all()
-    deliveries = [_delivery_of(session, keyring, m) for m in messages]
+    last_in = _last_inbound(session, {m.conversation_id for m in messages})
+    deliveries = [_delivery(keyring, m, last_in.get(m.conversation_id)) for m in messages]
     for message in messages:
         message.next_attempt_at = now + timedelta(seconds=LEASE_SECONDS)
     session.flush()
@@ -181,8 +182,14 @@ def send_all(senders: Senders, deliveries: list[Delivery]) -> list[tuple[str, De
 
 def record_results(session: Session, results: list[tuple[str, DeliveryResult]]) -> None:
     """Store what happened to each sent delivery."""
+    if not results:
+        return
+    messages = {
+        m.uid: m
+        for m in session.scalars(select(Message).where(Message.uid.in_([u for u, _ in results])))
+    }
     for uid, result in results:
-        message = session.scalar(select(Message).where(Message.uid == uid))
+        message = messages.get(uid)
         if message is not None:
             record_result(message, result)
     session.flush()
@@ -239,12 +246,36 @@ def requeue(message: Message) -> None:
 
 
 def _delivery_of(session: Session, keyring: Keyring, message: Message) -> Delivery:
-    last_in = session.execute(
-        select(Message.sent_at, Message.created_at, Message.channel_message_id)
-        .where(Message.conversation_id == message.conversation_id, Message.direction == "in")
-        .order_by(Message.id.desc())
-        .limit(1)
-    ).first()
+    last_in = _last_inbound(session, {message.conversation_id}).get(message.conversation_id)
+    return _delivery(keyring, message, last_in)
+
+
+def _last_inbound(
+    session: Session, conversation_ids: set[int]
+) -> dict[int, tuple[datetime, str | None]]:
+    """When the citizen last wrote in each conversation, and the channel's id of that
+    message (one query for a batch)."""
+    latest = (
+        select(func.max(Message.id))
+        .where(Message.conversation_id.in_(conversation_ids), Message.direction == "in")
+        .group_by(Message.conversation_id)
+    )
+    rows = session.execute(
+        select(
+            Message.conversation_id,
+            Message.sent_at,
+            Message.created_at,
+            Message.channel_message_id,
+        ).where(Message.id.in_(latest))
+    )
+    return {
+        row.conversation_id: (row.sent_at or row.created_at, row.channel_message_id) for row in rows
+    }
+
+
+def _delivery(
+    keyring: Keyring, message: Message, last_in: tuple[datetime, str | None] | None
+) -> Delivery:
     conversation = message.conversation
     return Delivery(
         message_uid=message.uid,
@@ -254,6 +285,6 @@ def _delivery_of(session: Session, keyring: Keyring, message: Message) -> Delive
         text=keyring.decrypt(message.raw_encrypted, associated_data(message)),
         kind=message.kind,
         lang=message.lang or conversation.lang,
-        last_inbound_at=(last_in.sent_at or last_in.created_at) if last_in else None,
-        last_inbound_id=last_in.channel_message_id if last_in else None,
+        last_inbound_at=last_in[0] if last_in else None,
+        last_inbound_id=last_in[1] if last_in else None,
     )
