@@ -137,3 +137,28 @@ def test_the_web_process_runs_a_worker_only_when_configured(
     with LiveServer(settings.model_copy(update=overrides)):
         running = len(workers()) - before
     assert running == (0 if overrides else 1)
+
+
+def test_a_busy_worker_goes_straight_on_and_looks_for_work_only_when_idle(
+    sessions: sessionmaker[Session], keyring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    handled = iter([3, 2, 0, 1, 0])
+    worker = jobs.Worker(sessions, keyring, idle_seconds=0.01)
+
+    def look(self: jobs.Worker) -> bool:
+        calls.append("look")
+        return True
+
+    def run(self: jobs.Worker) -> int:
+        calls.append("run")
+        done = next(handled)
+        if calls.count("run") == 5:
+            self._stop.set()
+        return done
+
+    monkeypatch.setattr(jobs.Worker, "has_work", look)
+    monkeypatch.setattr(jobs.Worker, "run_once", run)
+    monkeypatch.setattr(jobs.Worker, "warm_up", lambda self: None)
+    worker.run_forever()
+    assert calls == ["look", "run", "run", "run", "look", "run", "run"]

@@ -615,7 +615,7 @@ def _update_conversations(
     """Write what changed: one bulk UPDATE per set of changed columns (as the unit of work
     would, so a column that analysis did not change is never written back)."""
     groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
-    for state in states.values():
+    for state in sorted(states.values(), key=lambda s: s.id):  # rows in id order
         after = _written(state)
         changed = {k: v for k, v in after.items() if v != before[state.id][k]}
         if changed:
