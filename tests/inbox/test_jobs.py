@@ -142,9 +142,18 @@ def test_the_web_process_runs_a_worker_only_when_configured(
 def test_a_busy_worker_goes_straight_on_and_looks_for_work_only_when_idle(
     sessions: sessionmaker[Session], keyring: Keyring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """After a full batch straight on; after one that was not full a short wait for more;
+    after nothing a look for work (read only) before the next try."""
     calls: list[str] = []
-    handled = iter([3, 2, 0, 1, 0])
-    worker = jobs.Worker(sessions, keyring, idle_seconds=0.01)
+    script = iter([(3, True), (2, False), (0, False), (1, True), (0, False)])
+    worker = jobs.Worker(sessions, keyring, idle_seconds=0.01, gather_seconds=0.01)
+
+    class Stop(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            calls.append("gather")
+            return super().wait(timeout)
+
+    worker._stop = Stop()
 
     def look(self: jobs.Worker) -> bool:
         calls.append("look")
@@ -152,7 +161,7 @@ def test_a_busy_worker_goes_straight_on_and_looks_for_work_only_when_idle(
 
     def run(self: jobs.Worker) -> int:
         calls.append("run")
-        done = next(handled)
+        done, self._full = next(script)
         if calls.count("run") == 5:
             self._stop.set()
         return done
@@ -161,4 +170,18 @@ def test_a_busy_worker_goes_straight_on_and_looks_for_work_only_when_idle(
     monkeypatch.setattr(jobs.Worker, "run_once", run)
     monkeypatch.setattr(jobs.Worker, "warm_up", lambda self: None)
     worker.run_forever()
-    assert calls == ["look", "run", "run", "run", "look", "run", "run"]
+    assert calls == ["look", "run", "run", "gather", "run", "look", "run", "run"]
+
+
+def test_the_worker_knows_whether_its_batch_was_full(
+    sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    for n in range(3):
+        _receive(sessions, keyring, inbound(f"Melding {n}", thread=str(n)))
+    worker = jobs.Worker(sessions, keyring, batch=2)
+    assert worker.run_once() == 2
+    assert worker._full
+    assert worker.run_once() == 1
+    assert not worker._full
+    assert worker.run_once() == 0
+    assert not worker._full

@@ -10,10 +10,12 @@ from its start, so the batch is read first, analysed with no transaction open, a
 a short one.
 
 A batch takes whatever is pending, up to ``batch`` messages: under load the batches grow,
-and the database work per message (a few statements per batch) shrinks with them. While
-there is work the loop goes straight on; only when an iteration found nothing does it look
-for work (read only) before each iteration and sleep ``idle_seconds`` between looks, unless
-``notify()`` wakes it.
+and the database work per message (a few statements per batch) shrinks with them. After a
+batch that was not full the loop waits ``gather_seconds`` so that the next one is not a
+handful of messages (a batch costs the same few statements whatever its size); after a full
+one it goes straight on. Only when an iteration found nothing does it look for work (read
+only) before each iteration and sleep ``idle_seconds`` between looks, unless ``notify()``
+wakes it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from stemme.privacy.crypto import Keyring
 log = logging.getLogger("stemme.jobs")
 
 IDLE_SECONDS = 0.2
+GATHER_SECONDS = 0.1  # after a batch that was not full, let the next one fill a little
 ERROR_BACKOFF_SECONDS = 2.0
 BATCH = 100  # messages analysed per transaction (at most)
 
@@ -56,6 +59,7 @@ class Worker:
         *,
         batch: int = BATCH,
         idle_seconds: float = IDLE_SECONDS,
+        gather_seconds: float = GATHER_SECONDS,
         senders: outbound.Senders | None = None,
     ) -> None:
         self.sessions = sessions
@@ -63,6 +67,8 @@ class Worker:
         self.senders = senders
         self.batch = batch
         self.idle_seconds = idle_seconds
+        self.gather_seconds = gather_seconds
+        self._full = False  # was the last analysis batch full (more may be waiting)?
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -86,13 +92,18 @@ class Worker:
         return done
 
     def _analyse(self) -> int:
+        self._full = False
         if not self._sqlite:
             with transaction(self.sessions) as session:
-                return service.analyze_pending(session, self.keyring, limit=self.batch)
+                pending = service.claim_pending(session, limit=self.batch)
+                self._full = len(pending) >= self.batch
+                analysed = service.analyze_claimed(self.keyring, pending)
+                return service.store_analyses(session, self.keyring, analysed)
         with reader(self.sessions) as session:
             pending = service.claim_pending(session, limit=self.batch)
         if not pending:
             return 0
+        self._full = len(pending) >= self.batch
         analysed = service.analyze_claimed(self.keyring, pending)
         with transaction(self.sessions) as session:
             return service.store_analyses(session, self.keyring, analysed)
@@ -142,6 +153,8 @@ class Worker:
             if not busy:
                 self._wake.wait(self.idle_seconds)
                 self._wake.clear()
+            elif not self._full:
+                self._stop.wait(self.gather_seconds)
         log.info("worker stopped")
 
     def wake(self) -> None:
