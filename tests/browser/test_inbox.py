@@ -95,7 +95,9 @@ def test_operator_handles_an_emergency_from_queue_to_closing(
     expect(page.locator("#reply-text")).to_have_value(re.compile("112"))
     page.click("text=Send svar")
     assert page.locator("[role=status]").inner_text() == "Svaret er lagt i kø for sending."
+    page.wait_for_load_state()  # the shortcuts are wired by a deferred script
     page.keyboard.press("n")
+    expect(page.locator("#note-text")).to_be_focused()
     page.keyboard.type("Ringte tilbake, politiet er på vei.")
     page.click("text=Lagre notat")
     assert "Ringte tilbake" in page.inner_text(".note-list")
