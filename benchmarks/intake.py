@@ -161,6 +161,30 @@ async def _send_all(url: str, rate: int, seconds: int) -> dict[str, float]:
     return acknowledged
 
 
+def _wait_for_worker(url: str, database_url: str) -> None:
+    """Send one delivery and wait until it is analysed: the worker has loaded its models."""
+    from sqlalchemy import create_engine, select
+
+    from stemme.inbox.models import Message
+
+    body = _request(-1)
+    head, _, payload = body.partition(b"\r\n\r\n")
+    headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:] if ": " in line)
+    httpx.post(f"{url}/channels/meta/webhook", content=payload, headers=headers, timeout=30)
+    engine = create_engine(database_url)
+    deadline = time.monotonic() + 120
+    query = select(Message.analyzed_at).where(Message.channel_message_id == "bench--1")
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if conn.execute(query).scalar() is not None:
+                    return
+            time.sleep(0.5)
+        sys.exit("the worker did not analyse a first message within 120 s")
+    finally:
+        engine.dispose()
+
+
 def _visible_delays(database_url: str, acknowledged: dict[str, float], wait: float) -> None:
     """Seconds from acknowledgement to analysed (= listed with its redacted text)."""
     from sqlalchemy import create_engine, select
@@ -311,6 +335,39 @@ def _start(args: list[str], env: dict[str, str], ready_url: str | None) -> subpr
     return process
 
 
+def _cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each named process tree, and by this one.
+
+    Children that have ended are counted through their parent's ``children_*`` times, so
+    PostgreSQL backends that came and went are not lost.
+    """
+    import psutil
+
+    own = psutil.Process().cpu_times()
+    seconds = {"load generator": own.user + own.system}
+    for name, pid in roots.items():
+        total = 0.0
+        with contextlib.suppress(psutil.NoSuchProcess):
+            root = psutil.Process(pid)
+            for process in (root, *root.children(recursive=True)):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    times = process.cpu_times()
+                    total += times.user + times.system
+                    total += times.children_user + times.children_system
+        seconds[name] = total
+    return seconds
+
+
+def _postmaster(data_dir: Path) -> int:
+    """The pid of the throw-away PostgreSQL's postmaster (its first line of postmaster.pid)."""
+    return int((data_dir / "postmaster.pid").read_text().split()[0])
+
+
+def _print_cpu(before: dict[str, float], after: dict[str, float], deliveries: int) -> None:
+    parts = [f"{name} {(after[name] - before[name]) * 1000 / deliveries:.2f}" for name in before]
+    print("CPU ms per delivery while sending: " + "  ".join(parts))
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """Kill a process and its children (uvicorn's web workers)."""
     import psutil
@@ -347,12 +404,19 @@ def main() -> None:
         serve = ["serve", "--port", str(args.port), "--workers", str(args.web_processes)]
         processes.append(_start(serve, web_env, f"{url}/readyz"))
         processes.append(_start(["worker"], _env(database_url), None))
-        time.sleep(5)  # the worker loads its models
+        _wait_for_worker(url, database_url)
         print(
             f"PostgreSQL (pgserver), {args.web_processes} web processes + 1 worker process, "
             f"{os.cpu_count()} cores (load generator on the same machine)"
         )
+        roots = {
+            "web": processes[0].pid,
+            "worker": processes[1].pid,
+            "postgresql": _postmaster(data_dir),
+        }
+        cpu_before = _cpu_seconds(roots)
         acknowledged = asyncio.run(_send_all(url, args.rate, args.seconds))
+        _print_cpu(cpu_before, _cpu_seconds(roots), args.rate * args.seconds)
         _visible_delays(database_url, acknowledged, wait=120)
         _fill(database_url, args.conversations)
         _queue_page(url, database_url)

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stemme import __version__, schema
+from stemme.channels.meta_routes import MetaWebhookEndpoint
 from stemme.config import Settings
 from stemme.db import make_engine, make_session_factory
 from stemme.errors import N_, StemmeError
@@ -64,6 +65,7 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(files("stemme.web") / "static")), name="static")
     app.mount("/api/v1", _api_app(ctx))
     _html_error_handlers(app, ctx)
+    app.add_middleware(MetaWebhookEndpoint)  # innermost: its deliveries skip the router
     app.add_middleware(LanguageMiddleware, default=settings.default_language)
     app.add_middleware(
         SecurityMiddleware, secret_key=settings.secret_key, cookie_secure=settings.cookie_secure
@@ -98,7 +100,7 @@ def _wire_channels(app: FastAPI, ctx: AppContext) -> None:
 
         keyring = Keyring.from_setting(ctx.settings.encryption_keys)
         app.state.stemme_pages = PageDirectory(ctx.sessions, keyring, ctx.settings)
-        app.state.stemme_intake = make_intake(ctx.sessions, keyring)
+        app.state.stemme_intake = make_intake(ctx.engine, keyring)
         app.state.stemme_email_intake = make_email_intake(ctx.sessions, keyring)
         app.state.stemme_webchat = Webchat(
             ctx.sessions, keyring, ctx.settings.webchat_messages_per_minute

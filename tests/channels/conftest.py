@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from stemme.channels.meta_routes import meta_router
+from stemme.channels.meta_routes import MetaWebhookEndpoint, meta_router
 from stemme.config import Settings, load_settings
 from stemme.inbox.types import InboundMessage
 from tests.channels.fake_graph import FakeGraph
@@ -103,6 +103,7 @@ class Intake:
 def webhook_app(settings: Settings, intake: Intake | None) -> FastAPI:
     app = FastAPI()
     app.include_router(meta_router)
+    app.add_middleware(MetaWebhookEndpoint)
     app.state.stemme = SimpleNamespace(settings=settings)
     if intake is not None:
         app.state.stemme_intake = intake

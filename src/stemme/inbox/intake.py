@@ -1,17 +1,17 @@
-"""Intake for channel adapters: store what a channel delivered, then wake the analysis worker.
+"""Intake for the webhook channels: journal what a channel delivered, then wake the worker.
 
-The delivery is committed before the adapter acknowledges it, so an acknowledged message is
-never lost; analysis happens afterwards in the worker (the database is the queue).
+The delivery is in the journal (committed, encrypted) before the adapter acknowledges it,
+so an acknowledged message is never lost; the worker files it into its conversation and
+analyses it afterwards (the database is the queue). See ``stemme.inbox.journal``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine
 
-from stemme.db import transaction
-from stemme.inbox.service import receive
+from stemme.inbox.journal import journal_messages
 from stemme.inbox.types import InboundMessage
 from stemme.jobs import notify
 from stemme.privacy.crypto import Keyring
@@ -19,11 +19,9 @@ from stemme.privacy.crypto import Keyring
 Intake = Callable[[list[InboundMessage]], None]
 
 
-def make_intake(sessions: sessionmaker[Session], keyring: Keyring) -> Intake:
+def make_intake(engine: Engine, keyring: Keyring) -> Intake:
     def deliver(messages: list[InboundMessage]) -> None:
-        with transaction(sessions) as session:
-            for message in messages:
-                receive(session, keyring, message)
+        journal_messages(engine, keyring, messages)
         notify()
 
     return deliver

@@ -135,6 +135,33 @@ class Message(Base):
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
 
+class InboundDelivery(Base):
+    """A message a webhook channel delivered and intake acknowledged, not yet filed.
+
+    The acknowledgement path of the fire-and-forget webhooks (Messenger, Instagram, the
+    bridge) only appends here, one statement; the worker files it into its conversation
+    (``stemme.inbox.journal``) and deletes the row in the same transaction. The text is
+    encrypted already as the future message's ``raw_encrypted`` (bound to ``uid``), so
+    filing moves it without decrypting. The unique key drops a retry of a delivery that is
+    still waiting; one already filed is dropped against ``messages`` when filed.
+    """
+
+    __tablename__ = "inbound_deliveries"
+    __table_args__ = (UniqueConstraint("channel", "channel_message_id"),)
+    retention: ClassVar[str] = "intake journal: deleted when filed, seconds after arrival"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    channel_message_id: Mapped[str] = mapped_column(String(255))
+    thread_key: Mapped[str] = mapped_column(String(255))
+    channel_district: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    raw_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # The queue's order: urgent first, then conversations waiting for the police (new, open)
 # before those waiting for the citizen or closed, then the longest waiting. Written with
 # literals (not bound parameters) so the database matches it to the index below and reads

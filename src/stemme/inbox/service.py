@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     Select,
@@ -73,18 +73,44 @@ def receive(session: Session, keyring: Keyring, msg: InboundMessage) -> ReceiveR
     """Store one inbound message (encrypted) in its conversation; duplicates are dropped.
 
     The same delivery twice stores one message: the second call answers ``duplicate=True``
-    with the first one's ids. Intake of one thread is serialised (``_lock_for_intake``), and
-    a duplicate always has the same thread, so the check after the lock sees the first one
-    committed. This is the acknowledgement path of every channel, so it runs a handful of
-    prepared Core statements (lock, two indexed lookups, one or two inserts): no ORM unit of
-    work, no statement built per call.
+    with the first one's ids.
+    """
+    uid = uuid.uuid4().hex
+    raw_encrypted = keyring.encrypt(msg.text, message_associated_data(uid))
+    return file_message(session, msg, uid, raw_encrypted, utcnow())
+
+
+class Envelope(Protocol):
+    """Where a message belongs, without its text: an ``InboundMessage`` or a journal row."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def thread_key(self) -> str: ...
+    @property
+    def channel_message_id(self) -> str: ...
+    @property
+    def channel_district(self) -> str | None: ...
+    @property
+    def sent_at(self) -> datetime | None: ...
+
+
+def file_message(
+    session: Session, msg: Envelope, uid: str, raw_encrypted: bytes, received_at: datetime
+) -> ReceiveResult:
+    """File a message whose text is encrypted already (bound to ``uid``) into its thread.
+
+    Intake of one thread is serialised (``_lock_for_intake``), and a duplicate always has
+    the same thread, so the check after the lock sees the first one committed. This is on
+    the acknowledgement path of the web chat and e-mail and files every journalled webhook
+    message, so it runs a handful of prepared Core statements (lock, two indexed lookups,
+    one or two inserts): no ORM unit of work, no statement built per call.
     """
     _lock_for_intake(session, msg)
     found = _existing(session, msg.channel, msg.channel_message_id)
     if found is not None:
         return found
-    conversation_id, kind, created = _conversation_for(session, msg)
-    uid = uuid.uuid4().hex
+    conversation_id, kind, created = _conversation_for(session, msg, received_at)
     row = {
         "uid": uid,
         "conversation_id": conversation_id,
@@ -92,14 +118,14 @@ def receive(session: Session, keyring: Keyring, msg: InboundMessage) -> ReceiveR
         "direction": "in",
         "kind": kind,
         "channel_message_id": msg.channel_message_id,
-        "raw_encrypted": keyring.encrypt(msg.text, message_associated_data(uid)),
+        "raw_encrypted": raw_encrypted,
         "urgent": False,
         "entity_types": [],
         "reasons": [],
         "analysis_attempts": 0,
         "delivery_attempts": 0,
         "sent_at": msg.sent_at,
-        "created_at": utcnow(),
+        "created_at": received_at,
     }
     connection = session.connection()
     insert_message = _intake_statements(connection.dialect.name).insert_message
@@ -166,7 +192,7 @@ _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _SQLITE_WRITE_LOCK = text("UPDATE conversations SET urgent = urgent WHERE id IS NULL")
 
 
-def _lock_for_intake(session: Session, msg: InboundMessage) -> None:
+def _lock_for_intake(session: Session, msg: Envelope) -> None:
     """Serialise intake of one thread, so one thread never opens two conversations.
 
     PostgreSQL: a transaction-scoped advisory lock on the thread. SQLite: take the database
@@ -180,14 +206,13 @@ def _lock_for_intake(session: Session, msg: InboundMessage) -> None:
         connection.execute(_SQLITE_WRITE_LOCK)
 
 
-def _conversation_for(session: Session, msg: InboundMessage) -> tuple[int, str, bool]:
+def _conversation_for(session: Session, msg: Envelope, now: datetime) -> tuple[int, str, bool]:
     """The id of the message's conversation, the message's kind, and whether the
     conversation is new: an open conversation takes a "citizen" message; a closed one still
     waiting for feedback takes the answer as a "feedback_answer"; otherwise a new
     conversation starts."""
     from stemme.inbox.feedback import awaiting_answer
 
-    now = utcnow()
     connection = session.connection()
     statements = _intake_statements(connection.dialect.name)
     latest = connection.execute(

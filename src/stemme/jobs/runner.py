@@ -1,5 +1,5 @@
-"""The worker loop: analyse pending messages and deliver queued replies in short
-transactions, sleep briefly when idle.
+"""The worker loop: file journalled webhook messages, analyse pending messages and deliver
+queued replies in short transactions, sleep briefly when idle.
 
 The database is the queue (messages with ``analyzed_at IS NULL``), so a crash loses
 nothing: a message stays pending until a committed analysis. On PostgreSQL several workers
@@ -27,7 +27,7 @@ import weakref
 from sqlalchemy.orm import Session, sessionmaker
 
 from stemme.db import reader, transaction
-from stemme.inbox import outbound, service
+from stemme.inbox import journal, outbound, service
 from stemme.privacy.crypto import Keyring
 
 log = logging.getLogger("stemme.jobs")
@@ -79,14 +79,15 @@ class Worker:
     def has_work(self) -> bool:
         """Anything to analyse or deliver? (read only: no write lock while idle)"""
         with reader(self.sessions) as session:
-            if service.has_pending(session):
+            if journal.has_waiting(session) or service.has_pending(session):
                 return True
             return self.senders is not None and outbound.due_count(session) > 0
 
     def run_once(self) -> int:
-        """Analyse up to ``batch`` messages, then try due deliveries (two short transactions);
-        the number of messages handled."""
-        done = self._analyse()
+        """File up to ``batch`` journalled messages, analyse up to ``batch`` messages, then try
+        due deliveries (short transactions); the number of messages handled."""
+        done = journal.file_journal(self.sessions, limit=self.batch)
+        done += self._analyse()
         if self.senders is not None:
             done += self._deliver()
         return done
@@ -130,9 +131,11 @@ class Worker:
     def warm_up(self) -> None:
         """Load the language, privacy and triage models now, outside any transaction: on
         SQLite a transaction holds the write lock, and loading takes seconds."""
+        from stemme.understanding import language
         from stemme.understanding.pipeline import analyze
 
         try:
+            language.preload()
             analyze("Hei, dette er en prøve.")
         except Exception:
             log.exception("warm-up failed")

@@ -475,6 +475,13 @@ def _detector(everything: bool = True, low: bool = False) -> Any:
     return (builder.with_low_accuracy_mode() if low else builder).build()
 
 
+def preload() -> None:
+    """Build every detector ``lingua_scores`` uses now (seconds each, lingua loads its models):
+    a long-running worker should not pay for it in the middle of its first busy minute."""
+    for everything, low in ((True, True), (False, False), (False, True)):
+        _detector(everything, low)
+
+
 def lingua_scores(text: str, everything: bool = True) -> dict[str, float]:
     """lingua's confidence per code in LANGS ("other": the best of the other languages).
 

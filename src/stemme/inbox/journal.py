@@ -1,0 +1,176 @@
+"""The intake journal of the webhook channels: acknowledge with one statement, file later.
+
+Meta (and the webhook bridge) only need to hear that a delivery is safe; nobody waits for
+its conversation. So their acknowledgement path appends the messages to
+``inbound_deliveries`` in one statement (``journal_messages``) and answers. The worker
+files the journal into conversations in batches (``file_journal``) before it analyses,
+which is the same ``file_message`` the web chat and e-mail call on their own
+acknowledgement path, so threading, duplicates and feedback answers work the same way.
+
+Nothing acknowledged is lost: a journal row is deleted in the transaction that files it. A
+row that cannot be filed stays, is counted (``attempts``) and is tried again, alone, until
+``MAX_FILING_ATTEMPTS``; then it is left for an administrator and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import Engine, Table, delete, exists, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from stemme.db import transaction, utcnow
+from stemme.inbox.models import InboundDelivery, message_associated_data
+from stemme.inbox.service import file_message
+from stemme.inbox.types import InboundMessage
+from stemme.privacy.crypto import Keyring
+
+log = logging.getLogger("stemme.inbox")
+
+MAX_FILING_ATTEMPTS = 5
+_JOURNAL = cast(Table, InboundDelivery.__table__)
+
+
+@cache
+def _append(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING: a retry of a delivery still waiting is dropped."""
+    build_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return build_insert(_JOURNAL).on_conflict_do_nothing(
+        index_elements=["channel", "channel_message_id"]
+    )
+
+
+def journal_messages(engine: Engine, keyring: Keyring, messages: Sequence[InboundMessage]) -> None:
+    """Append the messages of one delivery to the journal, durably, in one statement.
+
+    On PostgreSQL the statement runs in autocommit (one round trip: a single INSERT is
+    atomic by itself); on SQLite in a short write transaction.
+    """
+    now = utcnow()
+    rows = []
+    for message in messages:
+        uid = uuid.uuid4().hex
+        rows.append(
+            {
+                "uid": uid,
+                "channel": message.channel,
+                "channel_message_id": message.channel_message_id,
+                "thread_key": message.thread_key,
+                "channel_district": message.channel_district,
+                "raw_encrypted": keyring.encrypt(message.text, message_associated_data(uid)),
+                "sent_at": message.sent_at,
+                "received_at": now,
+                "attempts": 0,
+            }
+        )
+    if not rows:
+        return
+    statement = _append(engine.dialect.name)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(statement, rows)
+        return
+    with engine.begin() as connection:
+        connection.execute(statement, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    id: int
+    uid: str
+    channel: str
+    channel_message_id: str
+    thread_key: str
+    channel_district: str | None
+    raw_encrypted: bytes
+    sent_at: datetime | None
+    received_at: datetime
+
+
+def has_waiting(session: Session) -> bool:
+    """Is any journalled message waiting to be filed? (read only)"""
+    query = select(exists().where(_JOURNAL.c.attempts < MAX_FILING_ATTEMPTS))
+    return bool(session.execute(query).scalar())
+
+
+def file_journal(sessions: sessionmaker[Session], *, limit: int = 100) -> int:
+    """File up to ``limit`` waiting messages, oldest first; how many rows were taken.
+
+    All in one transaction; if one row fails, the batch is rolled back and filed again one
+    row per transaction, so one bad row neither blocks nor loses the others.
+    """
+    try:
+        with transaction(sessions) as session:
+            if not _sole_filer(session):
+                return 0
+            batch = _claim(session, limit)
+            for row in batch:
+                _file(session, row)
+            _forget(session, [row.id for row in batch])
+            return len(batch)
+    except Exception:
+        log.warning("filing a journal batch failed; filing it row by row", exc_info=True)
+    with transaction(sessions) as session:
+        if not _sole_filer(session):
+            return 0
+        ids = [row.id for row in _claim(session, limit)]
+    for row_id in ids:
+        _file_alone(sessions, row_id)
+    return len(ids)
+
+
+_FILER_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended('stemme.journal', 0))")
+
+
+def _sole_filer(session: Session) -> bool:
+    """On PostgreSQL one worker at a time files the journal, so the messages of a thread are
+    filed in the order they arrived (with two filers, one could file a thread's second message
+    while the other still holds its first). Filing is cheap next to analysis, so this costs
+    no throughput. SQLite's write lock serialises filing anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.execute(_FILER_LOCK).scalar())
+
+
+def _claim(session: Session, limit: int, row_id: int | None = None) -> list[_Waiting]:
+    query = select(*(_JOURNAL.c[name] for name in _Waiting.__slots__)).where(
+        _JOURNAL.c.attempts < MAX_FILING_ATTEMPTS
+    )
+    if row_id is not None:
+        query = query.where(_JOURNAL.c.id == row_id)
+    query = query.order_by(_JOURNAL.c.id).limit(limit)
+    return [_Waiting(*row) for row in session.execute(query)]
+
+
+def _file(session: Session, row: _Waiting) -> None:
+    file_message(session, row, row.uid, row.raw_encrypted, row.received_at)
+
+
+def _forget(session: Session, ids: list[int]) -> None:
+    if ids:
+        session.execute(delete(_JOURNAL).where(_JOURNAL.c.id.in_(ids)))
+
+
+def _file_alone(sessions: sessionmaker[Session], row_id: int) -> None:
+    try:
+        with transaction(sessions) as session:
+            if not _sole_filer(session):  # another worker files the journal now
+                return
+            for row in _claim(session, 1, row_id):
+                _file(session, row)
+                _forget(session, [row.id])
+        return
+    except Exception:
+        log.exception("a journalled message could not be filed", extra={"journal_id": row_id})
+    with transaction(sessions) as session:
+        session.execute(
+            update(_JOURNAL).where(_JOURNAL.c.id == row_id).values(attempts=_JOURNAL.c.attempts + 1)
+        )

@@ -1,0 +1,498 @@
+"""The intake journal of the webhook channels: journal_messages, file_journal, has_waiting,
+the worker that files it, and the intake that writes it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from stemme import jobs
+from stemme.db import reader, transaction
+from stemme.inbox import intake, journal, service
+from stemme.inbox.journal import MAX_FILING_ATTEMPTS, file_journal, has_waiting, journal_messages
+from stemme.inbox.models import (
+    Conversation,
+    InboundDelivery,
+    Message,
+    associated_data,
+    message_associated_data,
+)
+from stemme.inbox.types import InboundMessage, ReceiveResult
+from stemme.privacy.crypto import Keyring
+from tests.inbox.conftest import QUESTION_TEXT, Inbound
+
+WEBHOOK = "messenger"  # a channel whose intake is the journal
+
+
+def _journal(sessions: sessionmaker[Session]) -> list[InboundDelivery]:
+    """The waiting rows, oldest first (read in a fresh session: committed data only)."""
+    with sessions() as session:
+        return list(session.scalars(select(InboundDelivery).order_by(InboundDelivery.id)))
+
+
+def _messages(sessions: sessionmaker[Session]) -> list[Message]:
+    with sessions() as session:
+        return list(session.scalars(select(Message).order_by(Message.id)))
+
+
+def _waiting(sessions: sessionmaker[Session]) -> bool:
+    with reader(sessions) as session:
+        return has_waiting(session)
+
+
+def _fail_filing_of(monkeypatch: pytest.MonkeyPatch, broken: set[str]) -> Callable[[], list[str]]:
+    """Make file_message raise for the channel_message_ids in ``broken`` (mutable: clear it
+    to heal them); returns a function giving the ids it was asked to file, in order."""
+    real = service.file_message  # what journal calls (monkeypatched there, by name)
+    calls: list[str] = []
+
+    def flaky(session: Session, envelope: Any, *args: Any) -> ReceiveResult:
+        calls.append(envelope.channel_message_id)
+        if envelope.channel_message_id in broken:
+            raise RuntimeError("this one cannot be filed")
+        return real(session, envelope, *args)
+
+    monkeypatch.setattr(journal, "file_message", flaky)
+    return lambda: list(calls)
+
+
+# --- journal_messages ----------------------------------------------------------------------
+
+
+def test_the_journal_stores_the_text_encrypted_for_the_future_message(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    secret = "Fødselsnummeret mitt er 01010112345, ring 912 34 567"
+    msg = inbound(secret, channel=WEBHOOK, thread="PAGE:PSID", mid="mid.1")
+    journal_messages(engine, keyring, [msg])
+    [row] = _journal(sessions)  # committed: visible to another session at once
+    assert (row.channel, row.thread_key, row.channel_message_id) == (WEBHOOK, "PAGE:PSID", "mid.1")
+    assert (row.channel_district, row.sent_at, row.attempts) == ("Oslo", msg.sent_at, 0)
+    assert len(row.uid) == 32
+    assert secret.encode() not in row.raw_encrypted
+    assert b"01010112345" not in row.raw_encrypted
+    # bound to the uid the message will have, so filing moves it without re-encrypting
+    assert keyring.decrypt(row.raw_encrypted, message_associated_data(row.uid)) == secret
+    if engine.dialect.name == "postgresql":
+        with sessions() as session:
+            as_text = session.scalar(
+                text("SELECT string_agg(d::text, '') FROM inbound_deliveries d")
+            )
+        assert "01010112345" not in str(as_text)
+
+
+@pytest.mark.parametrize(
+    ("deliveries", "expected"),
+    [
+        pytest.param([[(WEBHOOK, "m1")]], [(WEBHOOK, "m1")], id="one message"),
+        pytest.param(
+            [[(WEBHOOK, "m1")], [(WEBHOOK, "m1")]],
+            [(WEBHOOK, "m1")],
+            id="a retry of a waiting message is dropped",
+        ),
+        pytest.param(
+            [[(WEBHOOK, "m1"), (WEBHOOK, "m1")]],
+            [(WEBHOOK, "m1")],
+            id="the same message twice in one delivery is kept once",
+        ),
+        pytest.param(
+            [[(WEBHOOK, "m1")], [("instagram", "m1")]],
+            [(WEBHOOK, "m1"), ("instagram", "m1")],
+            id="the same id on another channel is another message",
+        ),
+        pytest.param(
+            [[(WEBHOOK, "m1"), (WEBHOOK, "m2")], [(WEBHOOK, "m2"), (WEBHOOK, "m3")]],
+            [(WEBHOOK, "m1"), (WEBHOOK, "m2"), (WEBHOOK, "m3")],
+            id="a retry beside a new message keeps the new one",
+        ),
+        pytest.param([[]], [], id="an empty delivery writes nothing"),
+    ],
+)
+def test_journal_messages_keeps_one_row_per_channel_message(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    deliveries: list[list[tuple[str, str]]],
+    expected: list[tuple[str, str]],
+) -> None:
+    for delivery in deliveries:
+        messages = [inbound("Hei", channel=channel, mid=mid) for channel, mid in delivery]
+        journal_messages(engine, keyring, messages)
+    assert [(r.channel, r.channel_message_id) for r in _journal(sessions)] == expected
+
+
+def test_journalling_leaves_pooled_connections_transactional(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    """On PostgreSQL the append runs in autocommit: the connection it borrowed must go back
+    to the pool in its normal mode, or a later transaction could not roll back."""
+    journal_messages(engine, keyring, [inbound(channel=WEBHOOK)])
+
+    def write_then_fail() -> None:
+        with transaction(sessions) as session:
+            session.execute(update(InboundDelivery).values(attempts=3))
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError, match="roll back"):
+        write_then_fail()
+    assert [row.attempts for row in _journal(sessions)] == [0]
+
+
+# --- file_journal --------------------------------------------------------------------------
+
+
+def test_filing_keeps_each_thread_in_one_conversation_in_order(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    texts = {"a1": "første", "a2": "andre", "b1": "en annen tråd"}
+    journal_messages(engine, keyring, [inbound(texts["a1"], channel=WEBHOOK, thread="A", mid="a1")])
+    journal_messages(
+        engine,
+        keyring,
+        [
+            inbound(texts["a2"], channel=WEBHOOK, thread="A", mid="a2"),
+            inbound(texts["b1"], channel=WEBHOOK, thread="B", mid="b1", district="Bergen"),
+        ],
+    )
+    waiting = _journal(sessions)
+    assert file_journal(sessions) == 3
+    assert _journal(sessions) == []
+    assert not _waiting(sessions)
+    messages = _messages(sessions)
+    assert [m.channel_message_id for m in messages] == ["a1", "a2", "b1"]
+    for message, row in zip(messages, waiting, strict=True):
+        # moved as journalled: same uid and ciphertext, arrival time as its creation time
+        assert message.uid == row.uid
+        assert message.raw_encrypted == row.raw_encrypted
+        assert message.created_at == row.received_at
+        assert message.sent_at == row.sent_at
+        assert (message.direction, message.kind, message.analyzed_at) == ("in", "citizen", None)
+        assert (
+            keyring.decrypt(message.raw_encrypted, associated_data(message))
+            == texts[message.channel_message_id or ""]
+        )
+    a1, a2, b1 = messages
+    assert a1.conversation_id == a2.conversation_id != b1.conversation_id
+    with sessions() as session:
+        thread_a = session.get(Conversation, a1.conversation_id)
+        thread_b = session.get(Conversation, b1.conversation_id)
+        assert thread_a is not None
+        assert thread_b is not None
+        assert (thread_a.channel, thread_a.thread_key, thread_a.district) == (WEBHOOK, "A", "Oslo")
+        assert (thread_a.status, thread_a.created_at) == ("new", waiting[0].received_at)
+        assert thread_a.last_message_at == waiting[1].received_at
+        assert (thread_b.thread_key, thread_b.district) == ("B", "Bergen")
+
+
+@pytest.mark.parametrize(
+    ("journalled", "limit", "taken"),
+    [
+        pytest.param(3, 2, [2, 1, 0], id="a batch smaller than the journal"),
+        pytest.param(3, 3, [3, 0], id="a batch as large as the journal"),
+        pytest.param(2, 100, [2, 0], id="a batch larger than the journal"),
+        pytest.param(0, 5, [0], id="an empty journal"),
+    ],
+)
+def test_file_journal_takes_at_most_limit_rows_oldest_first(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    journalled: int,
+    limit: int,
+    taken: list[int],
+) -> None:
+    mids = [f"m{n}" for n in range(journalled)]
+    journal_messages(engine, keyring, [inbound(channel=WEBHOOK, mid=mid) for mid in mids])
+    filed = 0
+    for expected in taken:
+        assert file_journal(sessions, limit=limit) == expected
+        filed += expected
+        # the oldest went first: what is filed is a prefix, what waits is the rest
+        assert [m.channel_message_id for m in _messages(sessions)] == mids[:filed]
+        assert [r.channel_message_id for r in _journal(sessions)] == mids[filed:]
+
+
+@pytest.mark.parametrize("first_filed_by", ["receive", "journal"])
+def test_a_message_filed_already_is_dropped_when_journalled_again(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    first_filed_by: str,
+) -> None:
+    """The journal's unique key only sees waiting rows: a retry arriving after the first copy
+    was filed gets in, and filing must drop it against ``messages``."""
+    msg = inbound("Hei igjen", channel=WEBHOOK, mid="mid.retry")
+    if first_filed_by == "receive":
+        with transaction(sessions) as session:
+            service.receive(session, keyring, msg)
+    else:
+        journal_messages(engine, keyring, [msg])
+        assert file_journal(sessions) == 1
+    [first] = _messages(sessions)
+    journal_messages(engine, keyring, [msg])  # the channel retried
+    assert len(_journal(sessions)) == 1
+    assert file_journal(sessions) == 1
+    assert _journal(sessions) == []
+    [message] = _messages(sessions)
+    assert (message.id, message.uid) == (first.id, first.uid)
+    with sessions() as session:
+        assert len(session.scalars(select(Conversation)).all()) == 1
+
+
+@pytest.mark.parametrize("bad", ["m0", "m1", "m2"], ids=["first", "middle", "last"])
+def test_one_bad_row_does_not_block_the_others(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    bad: str,
+) -> None:
+    mids = ["m0", "m1", "m2"]
+    journal_messages(
+        engine, keyring, [inbound(channel=WEBHOOK, thread=mid, mid=mid) for mid in mids]
+    )
+    _fail_filing_of(monkeypatch, {bad})
+    assert file_journal(sessions) == 3  # rows taken, the failed one included
+    good = [mid for mid in mids if mid != bad]
+    # filed once each: the batch that failed was rolled back before they were filed alone
+    assert [m.channel_message_id for m in _messages(sessions)] == good
+    [left] = _journal(sessions)
+    assert (left.channel_message_id, left.attempts) == (bad, 1)
+    assert _waiting(sessions)
+    assert "could not be filed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "failures",
+    [1, MAX_FILING_ATTEMPTS - 1, MAX_FILING_ATTEMPTS],
+    ids=["once", "all but the last attempt", "every attempt"],
+)
+def test_a_row_that_fails_is_retried_until_the_last_attempt(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    monkeypatch: pytest.MonkeyPatch,
+    failures: int,
+) -> None:
+    journal_messages(engine, keyring, [inbound(channel=WEBHOOK, mid="bad")])
+    broken = {"bad"}
+    asked = _fail_filing_of(monkeypatch, broken)
+    for attempt in range(1, failures + 1):
+        file_journal(sessions)
+        assert [row.attempts for row in _journal(sessions)] == [attempt]
+    broken.clear()  # whatever was wrong is fixed now
+    calls_before = len(asked())
+    if failures < MAX_FILING_ATTEMPTS:
+        assert _waiting(sessions)
+        assert file_journal(sessions) == 1
+        assert [m.channel_message_id for m in _messages(sessions)] == ["bad"]
+        assert _journal(sessions) == []
+    else:
+        # given up: not offered again, but kept (acknowledged, so never silently deleted)
+        assert not _waiting(sessions)
+        assert file_journal(sessions) == 0
+        assert len(asked()) == calls_before
+        assert _messages(sessions) == []
+        assert [row.attempts for row in _journal(sessions)] == [MAX_FILING_ATTEMPTS]
+
+
+def test_rows_given_up_do_not_hide_the_rows_behind_them(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+) -> None:
+    journal_messages(engine, keyring, [inbound(channel=WEBHOOK, mid="old")])
+    with transaction(sessions) as session:
+        session.execute(update(InboundDelivery).values(attempts=MAX_FILING_ATTEMPTS))
+    journal_messages(engine, keyring, [inbound(channel=WEBHOOK, mid="new")])
+    assert file_journal(sessions, limit=1) == 1
+    assert [m.channel_message_id for m in _messages(sessions)] == ["new"]
+
+
+def test_concurrent_filers_file_every_row_once(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    """Several workers (PostgreSQL) share the journal: SKIP LOCKED splits it between them;
+    threads interleaved across their batches must not lose or duplicate a message."""
+    mids = [f"m{n:02}" for n in range(24)]
+    journal_messages(
+        engine,
+        keyring,
+        [inbound(channel=WEBHOOK, thread=f"t{n % 3}", mid=mid) for n, mid in enumerate(mids)],
+    )
+    workers = 4
+    barrier = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            barrier.wait(timeout=10)
+            while file_journal(sessions, limit=3):
+                pass
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert sorted(m.channel_message_id or "" for m in _messages(sessions)) == mids
+    assert _journal(sessions) == []
+    with sessions() as session:
+        assert len(session.scalars(select(Conversation)).all()) == 3
+
+
+def test_two_workers_keep_the_order_of_one_thread(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("one worker on SQLite (its write lock serialises filing)")
+    journal_messages(engine, keyring, [inbound("1", channel=WEBHOOK, mid="first")])
+    journal_messages(engine, keyring, [inbound("2", channel=WEBHOOK, mid="second")])
+    real = service.file_message  # what journal calls (monkeypatched there, by name)
+    claimed, release = threading.Event(), threading.Event()
+
+    def slow_first(session: Session, envelope: Any, *args: Any) -> ReceiveResult:
+        if envelope.channel_message_id == "first":  # worker A has claimed it, not filed it
+            claimed.set()
+            release.wait(10)
+        return real(session, envelope, *args)
+
+    monkeypatch.setattr(journal, "file_message", slow_first)
+    worker_a = threading.Thread(target=file_journal, args=(sessions,), kwargs={"limit": 1})
+    worker_a.start()
+    try:
+        assert claimed.wait(10)
+        assert file_journal(sessions, limit=1) == 0  # worker B: A is filing, B waits its turn
+    finally:
+        release.set()
+        worker_a.join(timeout=30)
+    assert file_journal(sessions, limit=1) == 1  # now B's turn: the second message
+    assert [m.channel_message_id for m in _messages(sessions)] == ["first", "second"]
+
+
+# --- has_waiting -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("attempts", "waiting"),
+    [
+        pytest.param(None, False, id="an empty journal"),
+        pytest.param(0, True, id="a new row"),
+        pytest.param(MAX_FILING_ATTEMPTS - 1, True, id="a row with one attempt left"),
+        pytest.param(MAX_FILING_ATTEMPTS, False, id="a row given up"),
+    ],
+)
+def test_has_waiting(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    attempts: int | None,
+    waiting: bool,
+) -> None:
+    if attempts is not None:
+        journal_messages(engine, keyring, [inbound(channel=WEBHOOK)])
+        with transaction(sessions) as session:
+            session.execute(update(InboundDelivery).values(attempts=attempts))
+    assert _waiting(sessions) is waiting
+
+
+def test_nothing_waits_once_the_journal_is_filed(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    journal_messages(engine, keyring, [inbound(channel=WEBHOOK)])
+    assert _waiting(sessions)
+    file_journal(sessions)
+    assert not _waiting(sessions)
+
+
+# --- the worker and the intake -------------------------------------------------------------
+
+
+def test_the_worker_files_and_analyses_a_journalled_message(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    journal_messages(engine, keyring, [inbound(QUESTION_TEXT, channel=WEBHOOK)])
+    worker = jobs.Worker(sessions, keyring)
+    assert worker.has_work()  # the journal alone is work
+    assert worker.run_once() == 2  # filed, then analysed in the same iteration
+    assert _journal(sessions) == []
+    [message] = _messages(sessions)
+    assert message.analyzed_at is not None
+    assert message.redacted_text
+    assert not worker.has_work()
+    assert worker.run_once() == 0
+
+
+def test_the_worker_drains_a_journal_larger_than_its_batch(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    messages = [inbound(f"Melding {n}", channel=WEBHOOK, thread=str(n)) for n in range(3)]
+    journal_messages(engine, keyring, messages)
+    assert jobs.Worker(sessions, keyring, batch=2).drain() == 6  # 3 filed + 3 analysed
+    assert _journal(sessions) == []
+    with sessions() as session:
+        assert service.pending_count(session) == 0
+
+
+def test_the_intake_journals_before_it_wakes_the_worker(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen_by_notify: list[bool] = []
+
+    def notify() -> None:
+        seen_by_notify.append(_waiting(sessions))  # committed before the worker is woken
+        jobs.notify()
+
+    monkeypatch.setattr(intake, "notify", notify)
+    deliver = intake.make_intake(engine, keyring)
+    batch: list[InboundMessage] = [inbound(channel=WEBHOOK), inbound(channel=WEBHOOK)]
+    deliver(batch)
+    assert seen_by_notify == [True]
+    journalled = [r.channel_message_id for r in _journal(sessions)]
+    assert journalled == [m.channel_message_id for m in batch]
+    assert _messages(sessions) == []  # acknowledged without filing: the worker files it
+
+
+def test_a_running_worker_woken_by_the_intake_files_and_analyses(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    worker = jobs.Worker(sessions, keyring, idle_seconds=30)  # only notify() wakes it
+    worker.start()
+    try:
+        intake.make_intake(engine, keyring)([inbound(QUESTION_TEXT, channel=WEBHOOK)])
+        deadline = time.monotonic() + 60  # the first iteration loads the models
+        while time.monotonic() < deadline:
+            messages = _messages(sessions)
+            if messages and messages[0].analyzed_at is not None:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the journalled message was not filed and analysed after notify()")
+    finally:
+        worker.stop()
+    assert _journal(sessions) == []
