@@ -335,7 +335,7 @@ def _start(args: list[str], env: dict[str, str], ready_url: str | None) -> subpr
     return process
 
 
-def _cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+def _cpu_seconds(roots: dict[str, list[int]]) -> dict[str, float]:
     """CPU seconds (user + system) used so far by each named process tree, and by this one.
 
     Children that have ended are counted through their parent's ``children_*`` times, so
@@ -345,15 +345,16 @@ def _cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
 
     own = psutil.Process().cpu_times()
     seconds = {"load generator": own.user + own.system}
-    for name, pid in roots.items():
+    for name, pids in roots.items():
         total = 0.0
-        with contextlib.suppress(psutil.NoSuchProcess):
-            root = psutil.Process(pid)
-            for process in (root, *root.children(recursive=True)):
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    times = process.cpu_times()
-                    total += times.user + times.system
-                    total += times.children_user + times.children_system
+        for pid in pids:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                root = psutil.Process(pid)
+                for process in (root, *root.children(recursive=True)):
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        times = process.cpu_times()
+                        total += times.user + times.system
+                        total += times.children_user + times.children_system
         seconds[name] = total
     return seconds
 
@@ -387,6 +388,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--port", type=int, default=8191)
     parser.add_argument("--web-processes", type=int, default=2)
+    parser.add_argument("--worker-processes", type=int, default=1)
     args = parser.parse_args()
 
     import pgserver  # type: ignore[import-untyped]
@@ -403,16 +405,18 @@ def main() -> None:
         web_env = _env(database_url, STEMME_RUN_JOBS_IN_PROCESS="false")
         serve = ["serve", "--port", str(args.port), "--workers", str(args.web_processes)]
         processes.append(_start(serve, web_env, f"{url}/readyz"))
-        processes.append(_start(["worker"], _env(database_url), None))
+        for _ in range(args.worker_processes):
+            processes.append(_start(["worker"], _env(database_url), None))
         _wait_for_worker(url, database_url)
         print(
-            f"PostgreSQL (pgserver), {args.web_processes} web processes + 1 worker process, "
-            f"{os.cpu_count()} cores (load generator on the same machine)"
+            f"PostgreSQL (pgserver), {args.web_processes} web processes + "
+            f"{args.worker_processes} worker processes, {os.cpu_count()} cores "
+            "(load generator on the same machine)"
         )
         roots = {
-            "web": processes[0].pid,
-            "worker": processes[1].pid,
-            "postgresql": _postmaster(data_dir),
+            "web": [processes[0].pid],
+            "worker": [process.pid for process in processes[1:]],
+            "postgresql": [_postmaster(data_dir)],
         }
         cpu_before = _cpu_seconds(roots)
         acknowledged = asyncio.run(_send_all(url, args.rate, args.seconds))

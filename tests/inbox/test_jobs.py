@@ -14,6 +14,7 @@ from stemme.cli import app
 from stemme.config import Settings
 from stemme.db import transaction
 from stemme.inbox import service
+from stemme.inbox.outbound import Delivery, DeliveryResult
 from stemme.inbox.models import Message
 from stemme.jobs import runner
 from stemme.privacy.crypto import Keyring
@@ -185,3 +186,36 @@ def test_the_worker_knows_whether_its_batch_was_full(
     assert not worker._full
     assert worker.run_once() == 0
     assert not worker._full
+
+
+def test_a_slow_channel_does_not_hold_up_analysis(
+    sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    """The emergency answer hangs in the Send API; the next message is analysed meanwhile."""
+    sending, release = threading.Event(), threading.Event()
+
+    class Hanging:
+        def send(self, delivery: Delivery) -> DeliveryResult:
+            sending.set()
+            release.wait(30)
+            return DeliveryResult(True, external_id="late")
+
+    _receive(sessions, keyring, inbound("Hjelp, det er en mann med kniv her nå!", thread="a"))
+    worker = jobs.Worker(sessions, keyring, idle_seconds=0.05, senders={"webchat": Hanging()})
+    worker.start()
+    try:
+        assert sending.wait(60)  # the automatic 112 answer is on its way, and stuck
+        later = _receive(sessions, keyring, inbound("Hvordan fornyer jeg passet?", thread="b"))
+        jobs.notify()
+        deadline = time.monotonic() + 20
+        analysed = False
+        while not analysed and time.monotonic() < deadline:
+            with sessions() as session:
+                message = session.get(Message, later)
+                analysed = message is not None and message.analyzed_at is not None
+            time.sleep(0.05)
+        assert analysed, "analysis waited for the channel"
+    finally:
+        release.set()
+        worker.stop()
+    assert not any(t.name == "stemme-delivery" and t.is_alive() for t in threading.enumerate())

@@ -22,14 +22,21 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, delete, exists, select, text, update
+from sqlalchemy import Engine, Table, delete, exists, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from stemme.db import transaction, utcnow
-from stemme.inbox.models import InboundDelivery, message_associated_data
-from stemme.inbox.service import file_message
+from stemme.errors import ConflictError
+from stemme.inbox.models import Conversation, InboundDelivery, Message, message_associated_data
+from stemme.inbox.service import (
+    file_message,
+    inbound_message_row,
+    intake_lock_key,
+    intake_statements,
+    new_conversation_row,
+)
 from stemme.inbox.types import InboundMessage
 from stemme.privacy.crypto import Keyring
 
@@ -112,8 +119,7 @@ def file_journal(sessions: sessionmaker[Session], *, limit: int = 100) -> int:
             if not _sole_filer(session):
                 return 0
             batch = _claim(session, limit)
-            for row in batch:
-                _file(session, row)
+            _file_batch(session, batch)
             _forget(session, [row.id for row in batch])
             return len(batch)
     except Exception:
@@ -148,6 +154,109 @@ def _claim(session: Session, limit: int, row_id: int | None = None) -> list[_Wai
         query = query.where(_JOURNAL.c.id == row_id)
     query = query.order_by(_JOURNAL.c.id).limit(limit)
     return [_Waiting(*row) for row in session.execute(query)]
+
+
+_LOCK_THREADS = text(
+    "SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0)))"
+    " FROM unnest(CAST(:keys AS text[])) AS key"
+)
+_MESSAGES = cast(Table, Message.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_Thread = tuple[str, str]  # (channel, thread_key)
+
+
+def _file_batch(session: Session, batch: list[_Waiting]) -> None:
+    """File a batch with a handful of statements, however many rows it has.
+
+    What ``file_message`` does per message, per batch: lock the threads, drop messages filed
+    before, find each thread's latest conversation, start the new conversations, touch the
+    continued ones and insert the messages, each in one statement. A thread whose latest
+    conversation is closed (the message may answer its feedback question) takes
+    ``file_message`` itself, row by row: that is rare, and its rules stay in one place.
+    A conflict on insert raises, so the caller files the batch row by row instead.
+    """
+    connection = session.connection()
+    statements = intake_statements(connection.dialect.name)
+    if connection.dialect.name == "postgresql":
+        keys = sorted({intake_lock_key(row.channel, row.thread_key) for row in batch})
+        connection.execute(_LOCK_THREADS, {"keys": keys})
+    filed = _filed_before(session, batch)
+    threads: dict[_Thread, list[_Waiting]] = {}
+    for row in batch:
+        if (row.channel, row.channel_message_id) not in filed:
+            threads.setdefault((row.channel, row.thread_key), []).append(row)
+    latest = _latest_conversations(session, list(threads))
+    conversation_of: dict[_Thread, int] = {}
+    new_threads: list[_Thread] = []
+    touched: list[dict[str, Any]] = []
+    for thread, rows in list(threads.items()):
+        current = latest.get(thread)
+        if current is None:
+            new_threads.append(thread)
+        elif current.status == "closed":
+            for row in threads.pop(thread):
+                _file(session, row)
+        else:  # a reply to a conversation waiting for the citizen puts it back in the queue
+            conversation_of[thread] = current.id
+            status = "open" if current.status == "waiting" else current.status
+            touched.append(
+                {"conversation_id": current.id, "now": rows[-1].received_at, "new_status": status}
+            )
+    if new_threads:
+        started = [_started(threads[thread]) for thread in new_threads]
+        ids = connection.execute(
+            insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id, sort_by_parameter_order=True),
+            started,
+        ).scalars()
+        conversation_of.update(zip(new_threads, ids, strict=True))
+    if touched:
+        connection.execute(statements.touch_conversation, touched)
+    rows = sorted((row for rows in threads.values() for row in rows), key=lambda row: row.id)
+    if not rows:
+        return
+    messages = [
+        inbound_message_row(
+            row,
+            row.uid,
+            row.raw_encrypted,
+            row.received_at,
+            conversation_of[(row.channel, row.thread_key)],
+            "citizen",
+        )
+        for row in rows
+    ]
+    inserted = connection.execute(statements.insert_message, messages).all()
+    if len(inserted) != len(messages):  # filed meanwhile after all: row by row sorts it out
+        raise ConflictError("Meldingen kunne ikke lagres; prøv igjen.")
+
+
+def _started(rows: list[_Waiting]) -> dict[str, Any]:
+    """The conversation a thread's first message starts, last touched by its last one."""
+    row = new_conversation_row(rows[0], rows[0].received_at)
+    row["last_message_at"] = rows[-1].received_at
+    return row
+
+
+def _filed_before(session: Session, batch: list[_Waiting]) -> set[tuple[str, str]]:
+    pairs = [(row.channel, row.channel_message_id) for row in batch]
+    key = tuple_(_MESSAGES.c.channel, _MESSAGES.c.channel_message_id)
+    query = select(_MESSAGES.c.channel, _MESSAGES.c.channel_message_id).where(key.in_(pairs))
+    return {(channel, message_id) for channel, message_id in session.execute(query)}
+
+
+def _latest_conversations(session: Session, threads: list[_Thread]) -> dict[_Thread, Any]:
+    """Each thread's latest conversation (id, status), for the threads that have one."""
+    if not threads:
+        return {}
+    c = _CONVERSATIONS.c
+    latest = (
+        select(func.max(c.id).label("id"))
+        .where(tuple_(c.channel, c.thread_key).in_(threads))
+        .group_by(c.channel, c.thread_key)
+        .subquery()
+    )
+    query = select(c.id, c.channel, c.thread_key, c.status).join(latest, latest.c.id == c.id)
+    return {(row.channel, row.thread_key): row for row in session.execute(query)}
 
 
 def _file(session: Session, row: _Waiting) -> None:

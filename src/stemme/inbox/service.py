@@ -111,7 +111,30 @@ def file_message(
     if found is not None:
         return found
     conversation_id, kind, created = _conversation_for(session, msg, received_at)
-    row = {
+    row = inbound_message_row(msg, uid, raw_encrypted, received_at, conversation_id, kind)
+    connection = session.connection()
+    insert_message = intake_statements(connection.dialect.name).insert_message
+    message_id: int | None = connection.execute(insert_message, row).scalar_one_or_none()
+    if message_id is None:  # the same message id under another thread won the race
+        found = _existing(session, msg.channel, msg.channel_message_id)
+        if found is None:  # the row it conflicted with is gone again
+            raise ConflictError("Meldingen kunne ikke lagres; prøv igjen.")
+        if created:
+            session.execute(delete(Conversation).where(Conversation.id == conversation_id))
+        return found
+    return ReceiveResult(message_id, conversation_id, duplicate=False)
+
+
+def inbound_message_row(
+    msg: Envelope,
+    uid: str,
+    raw_encrypted: bytes,
+    received_at: datetime,
+    conversation_id: int,
+    kind: str,
+) -> dict[str, Any]:
+    """The messages row of a filed inbound message (for ``insert_message``)."""
+    return {
         "uid": uid,
         "conversation_id": conversation_id,
         "channel": msg.channel,
@@ -127,21 +150,32 @@ def file_message(
         "sent_at": msg.sent_at,
         "created_at": received_at,
     }
-    connection = session.connection()
-    insert_message = _intake_statements(connection.dialect.name).insert_message
-    message_id: int | None = connection.execute(insert_message, row).scalar_one_or_none()
-    if message_id is None:  # the same message id under another thread won the race
-        found = _existing(session, msg.channel, msg.channel_message_id)
-        if found is None:  # the row it conflicted with is gone again
-            raise ConflictError("Meldingen kunne ikke lagres; prøv igjen.")
-        if created:
-            session.execute(delete(Conversation).where(Conversation.id == conversation_id))
-        return found
-    return ReceiveResult(message_id, conversation_id, duplicate=False)
+
+
+def new_conversation_row(msg: Envelope, now: datetime) -> dict[str, Any]:
+    """The conversations row a message's thread starts (for ``insert_conversation``)."""
+    return {
+        "channel": msg.channel,
+        "thread_key": msg.thread_key,
+        "channel_district": msg.channel_district,
+        "district": msg.channel_district,
+        "status": "new",
+        "urgent": False,
+        "triage_corrected": False,
+        "emergency_replied": False,
+        "out_of_hours_replied": False,
+        "created_at": now,
+        "last_message_at": now,
+    }
+
+
+def intake_lock_key(channel: str, thread_key: str) -> str:
+    """The advisory lock that serialises intake of one thread (PostgreSQL)."""
+    return f"stemme.inbox:{channel}:{thread_key}"
 
 
 @dataclass(frozen=True, slots=True)
-class _IntakeStatements:
+class IntakeStatements:
     """The statements of ``receive``, built once per dialect (values come as parameters)."""
 
     existing: Any
@@ -152,10 +186,10 @@ class _IntakeStatements:
 
 
 @cache
-def _intake_statements(dialect: str) -> _IntakeStatements:
+def intake_statements(dialect: str) -> IntakeStatements:
     messages, conversations = cast(Table, Message.__table__), cast(Table, Conversation.__table__)
     build_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return _IntakeStatements(
+    return IntakeStatements(
         existing=select(messages.c.id, messages.c.conversation_id).where(
             messages.c.channel == bindparam("channel"),
             messages.c.channel_message_id == bindparam("channel_message_id"),
@@ -182,7 +216,7 @@ def _intake_statements(dialect: str) -> _IntakeStatements:
 def _existing(session: Session, channel: str, channel_message_id: str) -> ReceiveResult | None:
     connection = session.connection()
     row = connection.execute(
-        _intake_statements(connection.dialect.name).existing,
+        intake_statements(connection.dialect.name).existing,
         {"channel": channel, "channel_message_id": channel_message_id},
     ).first()
     return None if row is None else ReceiveResult(row.id, row.conversation_id, duplicate=True)
@@ -201,7 +235,7 @@ def _lock_for_intake(session: Session, msg: Envelope) -> None:
     """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_ADVISORY_LOCK, {"key": f"stemme.inbox:{msg.channel}:{msg.thread_key}"})
+        connection.execute(_ADVISORY_LOCK, {"key": intake_lock_key(msg.channel, msg.thread_key)})
     else:
         connection.execute(_SQLITE_WRITE_LOCK)
 
@@ -214,7 +248,7 @@ def _conversation_for(session: Session, msg: Envelope, now: datetime) -> tuple[i
     from stemme.inbox.feedback import awaiting_answer
 
     connection = session.connection()
-    statements = _intake_statements(connection.dialect.name)
+    statements = intake_statements(connection.dialect.name)
     latest = connection.execute(
         statements.latest_conversation, {"channel": msg.channel, "thread_key": msg.thread_key}
     ).first()
@@ -224,20 +258,7 @@ def _conversation_for(session: Session, msg: Envelope, now: datetime) -> tuple[i
         latest = None
     if latest is None:
         created: int = connection.execute(
-            statements.insert_conversation,
-            {
-                "channel": msg.channel,
-                "thread_key": msg.thread_key,
-                "channel_district": msg.channel_district,
-                "district": msg.channel_district,
-                "status": "new",
-                "urgent": False,
-                "triage_corrected": False,
-                "emergency_replied": False,
-                "out_of_hours_replied": False,
-                "created_at": now,
-                "last_message_at": now,
-            },
+            statements.insert_conversation, new_conversation_row(msg, now)
         ).scalar_one()
         return created, "citizen", True
     # the citizen answered a conversation waiting for them: back in the queue

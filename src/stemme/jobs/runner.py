@@ -16,6 +16,11 @@ handful of messages (a batch costs the same few statements whatever its size); a
 one it goes straight on. Only when an iteration found nothing does it look for work (read
 only) before each iteration and sleep ``idle_seconds`` between looks, unless ``notify()``
 wakes it.
+
+Deliveries (operators' replies, the automatic answers) have a loop and thread of their own
+in a running worker: a channel that answers slowly or not at all must not hold up the
+analysis of the messages behind it, and an emergency answer should not wait for the next
+batch to be analysed. ``run_once`` (``stemme worker --once``) does both in turn.
 """
 
 from __future__ import annotations
@@ -69,7 +74,9 @@ class Worker:
         self.idle_seconds = idle_seconds
         self.gather_seconds = gather_seconds
         self._full = False  # was the last analysis batch full (more may be waiting)?
+        self._delivering_apart = False  # does a thread of its own deliver (run_forever)?
         self._wake = threading.Event()
+        self._wake_delivery = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._sqlite = sessions.kw["bind"].dialect.name == "sqlite"
@@ -81,14 +88,23 @@ class Worker:
         with reader(self.sessions) as session:
             if journal.has_waiting(session) or service.has_pending(session):
                 return True
-            return self.senders is not None and outbound.due_count(session) > 0
+            return self._sends_here and outbound.due_count(session) > 0
+
+    @property
+    def _sends_here(self) -> bool:
+        """Does the analysis loop deliver too (``run_once`` alone, as ``stemme worker --once``
+        and tests use it), rather than a delivery thread of its own?"""
+        return self.senders is not None and not self._delivering_apart
 
     def run_once(self) -> int:
         """File up to ``batch`` journalled messages, analyse up to ``batch`` messages, then try
         due deliveries (short transactions); the number of messages handled."""
         done = journal.file_journal(self.sessions, limit=self.batch)
-        done += self._analyse()
-        if self.senders is not None:
+        analysed = self._analyse()
+        if analysed:
+            self._wake_delivery.set()  # automatic answers may be queued now
+        done += analysed
+        if self._sends_here:
             done += self._deliver()
         return done
 
@@ -140,8 +156,46 @@ class Worker:
         except Exception:
             log.exception("warm-up failed")
 
+    def _has_due(self) -> bool:
+        with reader(self.sessions) as session:
+            return outbound.due_count(session) > 0
+
+    def _deliver_forever(self) -> None:
+        """The delivery loop: a slow or failing channel (the Send API can take seconds)
+        never holds up filing and analysis, and an emergency answer goes out while the next
+        batch is analysed."""
+        busy = False
+        while not self._stop.is_set():
+            try:
+                busy = (self._deliver() if busy or self._has_due() else 0) > 0
+            except Exception:
+                log.exception("delivery iteration failed")
+                busy = False
+                self._stop.wait(ERROR_BACKOFF_SECONDS)
+                continue
+            if not busy:
+                self._wake_delivery.wait(self.idle_seconds)
+                self._wake_delivery.clear()
+
     def run_forever(self) -> None:
         self.warm_up()
+        delivery = None
+        if self.senders is not None:
+            self._delivering_apart = True
+            delivery = threading.Thread(
+                target=self._deliver_forever, name="stemme-delivery", daemon=True
+            )
+            delivery.start()
+        try:
+            self._analyse_forever()
+        finally:
+            self._stop.set()
+            self._wake_delivery.set()
+            if delivery is not None:
+                delivery.join(30)
+            self._delivering_apart = False
+
+    def _analyse_forever(self) -> None:
         log.info("worker started")
         busy = False  # did the last iteration find work? then skip the look and go on
         while not self._stop.is_set():
@@ -162,6 +216,7 @@ class Worker:
 
     def wake(self) -> None:
         self._wake.set()
+        self._wake_delivery.set()
 
     def start(self) -> None:
         """Run the loop in a daemon thread."""
@@ -171,6 +226,7 @@ class Worker:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
+        self._wake_delivery.set()
         if self._thread is not None:
             self._thread.join(timeout)
         with _workers_lock:
