@@ -47,9 +47,10 @@ def _waiting(sessions: sessionmaker[Session]) -> bool:
 
 
 def _fail_filing_of(monkeypatch: pytest.MonkeyPatch, broken: set[str]) -> Callable[[], list[str]]:
-    """Make file_message raise for the channel_message_ids in ``broken`` (mutable: clear it
-    to heal them); returns a function giving the ids it was asked to file, in order."""
+    """Make filing raise for the channel_message_ids in ``broken`` (mutable: clear it to heal
+    them), in a batch and alone; returns a function giving the ids filed alone, in order."""
     real = service.file_message  # what journal calls (monkeypatched there, by name)
+    real_row = service.inbound_message_row  # what a batch builds each message with
     calls: list[str] = []
 
     def flaky(session: Session, envelope: Any, *args: Any) -> ReceiveResult:
@@ -58,7 +59,13 @@ def _fail_filing_of(monkeypatch: pytest.MonkeyPatch, broken: set[str]) -> Callab
             raise RuntimeError("this one cannot be filed")
         return real(session, envelope, *args)
 
+    def flaky_row(envelope: Any, *args: Any) -> dict[str, Any]:
+        if envelope.channel_message_id in broken:
+            raise RuntimeError("this one cannot be filed")
+        return real_row(envelope, *args)
+
     monkeypatch.setattr(journal, "file_message", flaky)
+    monkeypatch.setattr(journal, "inbound_message_row", flaky_row)
     return lambda: list(calls)
 
 
@@ -368,16 +375,16 @@ def test_two_workers_keep_the_order_of_one_thread(
         pytest.skip("one worker on SQLite (its write lock serialises filing)")
     journal_messages(engine, keyring, [inbound("1", channel=WEBHOOK, mid="first")])
     journal_messages(engine, keyring, [inbound("2", channel=WEBHOOK, mid="second")])
-    real = service.file_message  # what journal calls (monkeypatched there, by name)
+    real = journal._file_batch
     claimed, release = threading.Event(), threading.Event()
 
-    def slow_first(session: Session, envelope: Any, *args: Any) -> ReceiveResult:
-        if envelope.channel_message_id == "first":  # worker A has claimed it, not filed it
+    def slow_first(session: Session, batch: Any) -> None:
+        if batch[0].channel_message_id == "first":  # worker A has claimed it, not filed it
             claimed.set()
             release.wait(10)
-        return real(session, envelope, *args)
+        real(session, batch)
 
-    monkeypatch.setattr(journal, "file_message", slow_first)
+    monkeypatch.setattr(journal, "_file_batch", slow_first)
     worker_a = threading.Thread(target=file_journal, args=(sessions,), kwargs={"limit": 1})
     worker_a.start()
     try:
