@@ -14,8 +14,8 @@ from stemme.cli import app
 from stemme.config import Settings
 from stemme.db import transaction
 from stemme.inbox import service
-from stemme.inbox.outbound import Delivery, DeliveryResult
 from stemme.inbox.models import Message
+from stemme.inbox.outbound import Delivery, DeliveryResult
 from stemme.jobs import runner
 from stemme.privacy.crypto import Keyring
 from tests.inbox.conftest import Inbound

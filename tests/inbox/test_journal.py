@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text, update
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, delete, event, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from stemme import jobs
-from stemme.db import reader, transaction
+from stemme.db import reader, transaction, utcnow
 from stemme.inbox import intake, journal, service
 from stemme.inbox.journal import MAX_FILING_ATTEMPTS, file_journal, has_waiting, journal_messages
 from stemme.inbox.models import (
     Conversation,
+    Feedback,
     InboundDelivery,
     Message,
     associated_data,
@@ -395,6 +399,398 @@ def test_two_workers_keep_the_order_of_one_thread(
         worker_a.join(timeout=30)
     assert file_journal(sessions, limit=1) == 1  # now B's turn: the second message
     assert [m.channel_message_id for m in _messages(sessions)] == ["first", "second"]
+
+
+# --- the batch files as file_message does, row by row --------------------------------------
+#
+# A scenario: the state of three threads before filing, and the messages journalled across
+# them. Filing it with ``file_journal`` (the batch) must give what filing the same rows one at
+# a time with ``file_message``, in id order, gives (the reference). Both run on the same
+# database, one after the other: the scenario is rebuilt in between, with the same arrival
+# and sending times, and ids are compared normalised.
+
+_THREADS = ((WEBHOOK, "A"), (WEBHOOK, "B"), ("instagram", "A"))  # (channel, thread_key)
+_STATES = (
+    "none",  # no conversation yet
+    "new",
+    "open",
+    "waiting",  # waiting for the citizen
+    "closed awaiting feedback",  # asked for feedback recently, no answer yet
+    "closed and answered",  # asked recently, answered
+    "closed long ago",  # asked too long ago to take an answer
+)
+Journalled = tuple[int, str, str | None]  # (index in _THREADS, channel_message_id, district)
+
+
+def _arrange(
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    keyring: Keyring,
+    states: Sequence[str],
+    journalled: Sequence[Journalled],
+    base: datetime,
+) -> dict[str, str]:
+    """Build a scenario: each thread's conversation in its state, with one message filed
+    before (channel_message_id ``old-<thread>``), then the journal, arriving a minute apart
+    from ``base`` on. Returns the journal's uids, named after their rows (to compare runs)."""
+    with transaction(sessions) as session:
+        for n, ((channel, thread), state) in enumerate(zip(_THREADS, states, strict=True)):
+            if state == "none":
+                continue
+            closed = state.startswith("closed")
+            asked = base - timedelta(days=30 if state == "closed long ago" else 0, hours=1)
+            conversation = Conversation(
+                channel=channel,
+                thread_key=thread,
+                channel_district="Oslo",
+                district="Oslo",
+                status=state.split()[0],
+                created_at=base - timedelta(days=40),
+                last_message_at=base - timedelta(days=35),
+                closed_at=asked if closed else None,
+                feedback_requested_at=asked if closed else None,
+            )
+            session.add(conversation)
+            session.flush()
+            session.add(
+                Message(
+                    uid=f"old{n}".ljust(32, "0"),
+                    conversation_id=conversation.id,
+                    channel=channel,
+                    channel_message_id=f"old-{n}",
+                    raw_encrypted=b"filed before",
+                    created_at=conversation.last_message_at,
+                )
+            )
+            if state == "closed and answered":
+                session.add(Feedback(conversation_id=conversation.id, channel=channel, rating=4))
+    messages = [
+        InboundMessage(
+            channel=_THREADS[thread][0],
+            thread_key=_THREADS[thread][1],
+            channel_message_id=mid,
+            text=f"Melding {mid}",
+            sent_at=base - timedelta(hours=1, minutes=position),
+            channel_district=district,
+        )
+        for position, (thread, mid, district) in enumerate(journalled)
+    ]
+    journal_messages(engine, keyring, messages)
+    rows = _journal(sessions)
+    with transaction(sessions) as session:  # journal_messages gives one delivery one time
+        for position, row in enumerate(rows):
+            arrival = base + timedelta(minutes=position)
+            session.execute(
+                update(InboundDelivery)
+                .where(InboundDelivery.id == row.id)
+                .values(received_at=arrival)
+            )
+    return {row.uid: f"journalled {row.channel}:{row.channel_message_id}" for row in rows}
+
+
+def _wipe(sessions: sessionmaker[Session]) -> None:
+    with transaction(sessions) as session:
+        for model in (Feedback, Message, Conversation, InboundDelivery):
+            session.execute(delete(model))
+
+
+def _file_everything(
+    sessions: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    batched: bool,
+    limit: int = 100,
+) -> list[int]:
+    """Drain the journal; ``batched=False`` files each claimed row alone with file_message
+    (the reference). A batch must not fall back to row by row (that is the reference too)."""
+    real = journal._file_batch
+    failures: list[BaseException] = []
+
+    def one_by_one(session: Session, batch: list[Any]) -> None:
+        for row in batch:  # claimed in id order
+            journal._file(session, row)
+
+    def batch_or_fail(session: Session, batch: list[Any]) -> None:
+        try:
+            real(session, batch)
+        except BaseException as exc:
+            failures.append(exc)
+            raise
+
+    taken: list[int] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(journal, "_file_batch", batch_or_fail if batched else one_by_one)
+        while filed := file_journal(sessions, limit=limit):
+            taken.append(filed)
+    assert not failures, f"the batch fell back to filing row by row: {failures!r}"
+    return taken
+
+
+def _conversations(sessions: sessionmaker[Session], names: dict[str, str]) -> dict[Any, Any]:
+    """Every conversation, keyed by (channel, thread_key, its place in the thread), with its
+    messages in order; the ids of neither (they differ between runs)."""
+    with sessions() as session:
+        conversations = session.scalars(select(Conversation).order_by(Conversation.id)).all()
+        messages = session.scalars(select(Message).order_by(Message.id)).all()
+    of_conversation: dict[int, list[tuple[Any, ...]]] = {}
+    for m in messages:
+        of_conversation.setdefault(m.conversation_id, []).append(
+            (m.channel_message_id, m.kind, names.get(m.uid, m.uid), m.created_at, m.sent_at)
+        )
+    result: dict[Any, Any] = {}
+    places: dict[tuple[str, str], int] = {}
+    for c in conversations:
+        place = places[(c.channel, c.thread_key)] = places.get((c.channel, c.thread_key), -1) + 1
+        result[(c.channel, c.thread_key, place)] = {
+            "status": c.status,
+            "created_at": c.created_at,
+            "last_message_at": c.last_message_at,
+            "district": c.district,
+            "messages": of_conversation.pop(c.id, []),
+        }
+    assert not of_conversation  # every message has its conversation
+    return result
+
+
+def _batch_and_reference(
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    keyring: Keyring,
+    monkeypatch: pytest.MonkeyPatch,
+    states: Sequence[str],
+    journalled: Sequence[Journalled],
+    limit: int,
+) -> None:
+    base = utcnow()
+    runs = []
+    for batched in (False, True):
+        _wipe(sessions)
+        names = _arrange(sessions, engine, keyring, states, journalled, base)
+        taken = _file_everything(sessions, monkeypatch, batched=batched, limit=limit)
+        runs.append((taken, _conversations(sessions, names), _journal(sessions)))
+    reference, batch = runs
+    assert reference[2] == []  # the reference filed everything
+    assert batch == reference
+
+
+@pytest.mark.parametrize("limit", [100, 2], ids=["one batch", "batches of two"])
+@pytest.mark.parametrize(
+    ("states", "journalled"),
+    [
+        pytest.param(
+            ("none", "none", "none"),
+            [(0, "a1", "Oslo"), (1, "b1", None), (0, "a2", "Bergen"), (2, "i1", "Bergen")],
+            id="new threads",
+        ),
+        pytest.param(
+            ("new", "open", "waiting"),
+            [(2, "i1", "Bergen"), (0, "a1", "Oslo"), (1, "b1", None), (2, "i2", None)],
+            id="continued conversations",
+        ),
+        pytest.param(
+            ("closed awaiting feedback", "none", "waiting"),
+            [(1, "b1", "Oslo"), (0, "a1", "Oslo"), (2, "i1", None), (0, "a2", "Oslo")],
+            id="a feedback answer beside other threads",
+        ),
+        pytest.param(
+            ("closed long ago", "closed and answered", "open"),
+            [(0, "a1", "Bergen"), (1, "b1", None), (2, "i1", None), (0, "a2", "Oslo")],
+            id="closed conversations start new ones",
+        ),
+        pytest.param(
+            ("waiting", "closed awaiting feedback", "none"),
+            [
+                (0, "old-0", "Oslo"),  # a retry of the message filed before
+                (1, "old-0", "Oslo"),  # its id under another thread
+                (1, "b1", "Oslo"),
+                (2, "old-0", None),  # the same id on another channel is another message
+                (0, "a1", "Oslo"),
+            ],
+            id="messages filed before are dropped",
+        ),
+        pytest.param(
+            ("open", "waiting", "closed awaiting feedback"),
+            [(0, "old-0", "Oslo"), (1, "old-1", "Oslo"), (2, "old-2", None)],
+            id="only messages filed before",
+        ),
+    ],
+)
+def test_a_batch_files_as_file_message_does_row_by_row(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    monkeypatch: pytest.MonkeyPatch,
+    states: tuple[str, str, str],
+    journalled: list[Journalled],
+    limit: int,
+) -> None:
+    _batch_and_reference(sessions, engine, keyring, monkeypatch, states, journalled, limit)
+
+
+@st.composite
+def _journalled(draw: st.DrawFn) -> list[Journalled]:
+    """Messages across the threads: new ones, and now and then one filed before."""
+    messages: list[Journalled] = []
+    for n in range(draw(st.integers(0, 8))):
+        thread = draw(st.integers(0, len(_THREADS) - 1))
+        filed_before = draw(st.none() | st.integers(0, len(_THREADS) - 1))
+        mid = f"j{n}" if filed_before is None else f"old-{filed_before}"
+        messages.append((thread, mid, draw(st.sampled_from(["Oslo", "Bergen", None]))))
+    return messages
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # each example wipes it
+)
+@given(
+    states=st.tuples(*[st.sampled_from(_STATES)] * len(_THREADS)),
+    journalled=_journalled(),
+    limit=st.sampled_from([1, 2, 3, 100]),
+)
+def test_any_batch_files_as_file_message_does_row_by_row(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    monkeypatch: pytest.MonkeyPatch,
+    states: tuple[str, ...],
+    journalled: list[Journalled],
+    limit: int,
+) -> None:
+    _batch_and_reference(sessions, engine, keyring, monkeypatch, states, journalled, limit)
+
+
+def _conversation_of(sessions: sessionmaker[Session], thread: int) -> list[Conversation]:
+    channel, thread_key = _THREADS[thread]
+    with sessions() as session:
+        query = select(Conversation).where(
+            Conversation.channel == channel, Conversation.thread_key == thread_key
+        )
+        return list(session.scalars(query.order_by(Conversation.id)))
+
+
+def _kinds(sessions: sessionmaker[Session]) -> dict[str | None, str]:
+    return {m.channel_message_id: m.kind for m in _messages(sessions)}
+
+
+def test_a_reply_in_a_batch_puts_a_waiting_conversation_back_in_the_queue(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base = utcnow()
+    journalled: list[Journalled] = [(0, "a1", "Oslo"), (1, "b1", "Oslo"), (0, "a2", "Oslo")]
+    _arrange(sessions, engine, keyring, ("waiting", "open", "none"), journalled, base)
+    assert _file_everything(sessions, monkeypatch, batched=True) == [3]
+    [conversation] = _conversation_of(sessions, 0)
+    assert conversation.status == "open"
+    assert conversation.last_message_at == base + timedelta(minutes=2)  # a2 arrived last
+    assert conversation.created_at == base - timedelta(days=40)  # the same conversation
+    [other] = _conversation_of(sessions, 1)
+    assert (other.status, other.last_message_at) == ("open", base + timedelta(minutes=1))
+
+
+def test_a_new_thread_of_two_messages_in_one_batch_starts_one_conversation(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base = utcnow()
+    journalled: list[Journalled] = [(0, "a1", "Bergen"), (1, "b1", "Oslo"), (0, "a2", "Oslo")]
+    _arrange(sessions, engine, keyring, ("none", "none", "none"), journalled, base)
+    assert _file_everything(sessions, monkeypatch, batched=True) == [3]
+    [conversation] = _conversation_of(sessions, 0)
+    assert (conversation.status, conversation.district) == ("new", "Bergen")  # the first's
+    assert conversation.created_at == base  # a1 arrived first
+    assert conversation.last_message_at == base + timedelta(minutes=2)  # a2 last
+    with sessions() as session:
+        messages = session.scalars(
+            select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
+        ).all()
+        assert [m.channel_message_id for m in messages] == ["a1", "a2"]
+    [other] = _conversation_of(sessions, 1)
+    assert other.created_at == other.last_message_at == base + timedelta(minutes=1)
+
+
+def test_a_feedback_answer_in_a_batch_with_other_threads_is_filed_as_one(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base = utcnow()
+    journalled: list[Journalled] = [
+        (1, "b1", "Oslo"),
+        (0, "a1", "Oslo"),  # the answer to "Hva var bra?"
+        (2, "i1", None),
+        (1, "b2", "Oslo"),
+    ]
+    states = ("closed awaiting feedback", "waiting", "none")
+    _arrange(sessions, engine, keyring, states, journalled, base)
+    assert _file_everything(sessions, monkeypatch, batched=True) == [4]
+    [closed] = _conversation_of(sessions, 0)  # no new conversation: the answer is its own
+    assert closed.status == "closed"
+    assert closed.last_message_at == base - timedelta(days=35)  # an answer does not reopen it
+    kinds = _kinds(sessions)
+    assert kinds == {
+        "old-0": "citizen",
+        "old-1": "citizen",
+        "a1": "feedback_answer",
+        "b1": "citizen",
+        "b2": "citizen",
+        "i1": "citizen",
+    }
+    with sessions() as session:
+        answer = session.scalars(select(Message).where(Message.channel_message_id == "a1")).one()
+        assert answer.conversation_id == closed.id
+    assert [c.status for c in _conversation_of(sessions, 1)] == ["open"]
+    assert [c.status for c in _conversation_of(sessions, 2)] == ["new"]
+
+
+# --- the batch is a batch ------------------------------------------------------------------
+
+
+def _statements_filing(engine: Engine, sessions: sessionmaker[Session]) -> list[str]:
+    """The statements sent to the database while the journal is filed in one batch."""
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        file_journal(sessions)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return sent
+
+
+def test_a_batch_files_with_a_handful_of_statements_however_many_rows_it_has(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def file_new_threads(threads: int) -> list[str]:
+        messages = [inbound(channel=WEBHOOK, thread=f"t{threads}-{n}") for n in range(threads)]
+        journal_messages(engine, keyring, messages)
+        sent = _statements_filing(engine, sessions)
+        assert _journal(sessions) == []
+        assert len(_messages(sessions)) == len(messages)
+        _wipe(sessions)
+        return sent
+
+    def alone(*_args: Any) -> None:
+        raise AssertionError("a new thread's message was filed alone")
+
+    monkeypatch.setattr(journal, "file_message", alone)
+    few, many = file_new_threads(2), file_new_threads(50)
+    assert len(many) <= 12, many
+    assert len(many) == len(few), (few, many)  # not one more for 48 more rows
 
 
 # --- has_waiting -----------------------------------------------------------------------------

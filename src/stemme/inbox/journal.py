@@ -203,12 +203,13 @@ def _file_batch(session: Session, batch: list[_Waiting]) -> None:
                 {"conversation_id": current.id, "now": rows[-1].received_at, "new_status": status}
             )
     if new_threads:
-        started = [_started(threads[thread]) for thread in new_threads]
-        ids = connection.execute(
-            insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id, sort_by_parameter_order=True),
-            started,
-        ).scalars()
-        conversation_of.update(zip(new_threads, ids, strict=True))
+        # Without RETURNING, and the new ids read back in one query: SQLite cannot return
+        # them in parameter order, so SQLAlchemy would insert row by row to correlate them.
+        connection.execute(
+            insert(_CONVERSATIONS), [_started(threads[thread]) for thread in new_threads]
+        )
+        started = _latest_conversations(session, new_threads)
+        conversation_of.update((thread, started[thread].id) for thread in new_threads)
     if touched:
         connection.execute(statements.touch_conversation, touched)
     rows = sorted((row for rows in threads.values() for row in rows), key=lambda row: row.id)
