@@ -3,7 +3,9 @@
     python benchmarks/intake.py [--rate 200] [--seconds 60] [--conversations 100000]
 
 1. Starts a throw-away PostgreSQL (pgserver), migrates it, and runs ``stemme serve --workers
-   N`` (web processes, jobs off) and ``stemme worker`` (analysis) as separate real processes.
+   N`` (web processes, jobs off), ``stemme worker`` (analysis and replies) and a minimal fake
+   Graph API (it accepts the automatic answers to the urgent messages) as separate processes,
+   and waits until the worker has analysed a first message (its models are loaded).
 2. Sends ``--rate`` signed Messenger deliveries per second for ``--seconds`` seconds on an
    open-loop schedule (a slow answer does not slow the sender down), each a new message.
    Reports the acknowledgement latency (p50/p95/p99/max) and, per message, the time from
@@ -35,6 +37,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SENDERS = 64  # concurrent connections of the load generator
+GRAPH_PORT = 8192
 SECRET = "bench-app-secret"  # noqa: S105 - a throw-away benchmark secret
 PAGE = "900800700"
 KEY = "bench:Ztc1TX2LLjfVXM31MtQGee1G8lRf3TaOfBt3eH0ZOrw="
@@ -60,6 +63,35 @@ def _program() -> str:
     return program
 
 
+# The Graph API's Send endpoint, as small as it can be: every reply is accepted. It runs as
+# a process of its own on the same two cores (so it costs the server, never helps it).
+FAKE_GRAPH = """
+import asyncio, sys
+
+async def answer(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\\r\\n\\r\\n")
+            length = 0
+            for line in head.split(b"\\r\\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            body = b'{"recipient_id": "1", "message_id": "m_bench"}'
+            writer.write(b"HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\n"
+                         b"content-length: %d\\r\\n\\r\\n%s" % (len(body), body))
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+async def main():
+    server = await asyncio.start_server(answer, "127.0.0.1", int(sys.argv[1]))
+    await server.serve_forever()
+
+asyncio.run(main())
+"""
+
+
 def _env(database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("STEMME_")}
     env.update(
@@ -67,7 +99,7 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
         STEMME_ENCRYPTION_KEYS=KEY,
         STEMME_META_APP_SECRET=SECRET,
         STEMME_META_PAGE_TOKENS=json.dumps({PAGE: "token"}),
-        STEMME_META_GRAPH_URL="http://127.0.0.1:9/v21.0",  # nothing listens: replies fail fast
+        STEMME_META_GRAPH_URL=f"http://127.0.0.1:{GRAPH_PORT}/v21.0",  # FAKE_GRAPH
         STEMME_LOG_LEVEL="WARNING",
         STEMME_COOKIE_SECURE="false",
         **extra,
@@ -170,7 +202,9 @@ def _wait_for_worker(url: str, database_url: str) -> None:
     body = _request(-1)
     head, _, payload = body.partition(b"\r\n\r\n")
     headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:] if ": " in line)
-    httpx.post(f"{url}/channels/meta/webhook", content=payload, headers=headers, timeout=30)
+    answer = httpx.post(f"{url}/channels/meta/webhook", content=payload, headers=headers)
+    if answer.status_code != 200:
+        sys.exit(f"the first delivery was refused: {answer.status_code} {answer.text}")
     engine = create_engine(database_url)
     deadline = time.monotonic() + 120
     query = select(Message.analyzed_at).where(Message.channel_message_id == "bench--1")
@@ -405,6 +439,8 @@ def main() -> None:
         web_env = _env(database_url, STEMME_RUN_JOBS_IN_PROCESS="false")
         serve = ["serve", "--port", str(args.port), "--workers", str(args.web_processes)]
         processes.append(_start(serve, web_env, f"{url}/readyz"))
+        graph = subprocess.Popen([sys.executable, "-c", FAKE_GRAPH, str(GRAPH_PORT)])
+        processes.append(graph)
         for _ in range(args.worker_processes):
             processes.append(_start(["worker"], _env(database_url), None))
         _wait_for_worker(url, database_url)
@@ -415,8 +451,9 @@ def main() -> None:
         )
         roots = {
             "web": [processes[0].pid],
-            "worker": [process.pid for process in processes[1:]],
+            "worker": [process.pid for process in processes[2:]],
             "postgresql": [_postmaster(data_dir)],
+            "fake Graph API": [graph.pid],
         }
         cpu_before = _cpu_seconds(roots)
         acknowledged = asyncio.run(_send_all(url, args.rate, args.seconds))
