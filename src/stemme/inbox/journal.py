@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from stemme.db import transaction, utcnow
+from stemme.db import reader, transaction, utcnow
 from stemme.errors import ConflictError
 from stemme.inbox.models import Conversation, InboundDelivery, Message, message_associated_data
 from stemme.inbox.service import (
@@ -114,11 +114,16 @@ def file_journal(sessions: sessionmaker[Session], *, limit: int = 100) -> int:
     All in one transaction; if one row fails, the batch is rolled back and filed again one
     row per transaction, so one bad row neither blocks nor loses the others.
     """
+    with reader(sessions) as session:  # no write lock (SQLite) while the journal is empty
+        if not has_waiting(session):
+            return 0
     try:
         with transaction(sessions) as session:
             if not _sole_filer(session):
                 return 0
             batch = _claim(session, limit)
+            if not batch:
+                return 0
             _file_batch(session, batch)
             _forget(session, [row.id for row in batch])
             return len(batch)
