@@ -108,8 +108,6 @@ def serve(
 
 
 def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    import os
-
     import uvicorn
 
     from stemme.app import create_app
