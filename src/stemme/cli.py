@@ -139,15 +139,6 @@ def worker(
     once: Annotated[
         bool, typer.Option("--once", help="Analyse what is pending, then exit")
     ] = False,
-    nice: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            max=19,
-            help="Lower the worker's CPU priority by this much (0: unchanged): on a shared"
-            " machine, acknowledging deliveries and serving pages come first",
-        ),
-    ] = 5,
 ) -> None:
     """Analyse received messages in the foreground (instead of the web process)."""
     from stemme.channels.pages import PageDirectory
@@ -167,8 +158,6 @@ def worker(
             typer.echo(f"Behandlet {job.drain()} meldinger.")
             return
         typer.echo("Arbeideren kjører; avslutt med Ctrl+C.")
-        if nice:
-            os.nice(nice)  # background work yields to the web processes when both want CPU
         try:
             job.run_forever()
         except KeyboardInterrupt:  # pragma: no cover - interactive
