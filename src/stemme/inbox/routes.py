@@ -15,7 +15,9 @@ from stemme.inbox import feedback, service, stats, work
 from stemme.inbox.models import Message
 from stemme.inbox.schemas import (
     AssignmentIn,
+    CannedIn,
     CannedOut,
+    CannedTextIn,
     ConversationDetailOut,
     ConversationOut,
     ConversationPage,
@@ -193,6 +195,34 @@ def post_retry(session: DbSession, caller: Caller, message_id: int) -> Conversat
 @router.get("/canned-replies", response_model=list[CannedOut])
 def canned_replies(session: DbSession, caller: Caller, lang: str = "nb") -> list[CannedOut]:
     return [CannedOut(**asdict(c)) for c in work.canned_replies(session, caller, lang)]
+
+
+@router.post("/canned-replies", response_model=CannedOut, status_code=201)
+def create_canned_reply(session: DbSession, caller: Caller, data: CannedIn) -> CannedOut:
+    """Add one language version (admins and leaders with the whole country in scope).
+
+    A new key starts in bokmål, the fallback of the other languages; 409 when the key
+    already has this language, 422 lists every invalid field in ``errors``.
+    """
+    created = work.create_canned(session, caller, data.key, data.lang, data.title, data.body)
+    return CannedOut(**asdict(created))
+
+
+@router.put("/canned-replies/{key}/{lang}", response_model=CannedOut)
+def update_canned_reply(
+    session: DbSession, caller: Caller, key: str, lang: str, data: CannedTextIn
+) -> CannedOut:
+    """Change the title and text of an existing language version (404 when there is none)."""
+    return CannedOut(
+        **asdict(work.update_canned(session, caller, key, lang, data.title, data.body))
+    )
+
+
+@router.delete("/canned-replies/{key}/{lang}", status_code=204)
+def delete_canned_reply(session: DbSession, caller: Caller, key: str, lang: str) -> Response:
+    """Delete one language version; bokmål only as the last one (409 otherwise)."""
+    work.delete_canned(session, caller, key, lang)
+    return Response(status_code=204)
 
 
 @router.get("/inbox/sla", response_model=SlaOut)

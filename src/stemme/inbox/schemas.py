@@ -6,6 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from stemme.inbox.work import (
+    CANNED_LANGUAGES,
+    CANNED_VARIABLES,
+    MAX_CANNED_BODY,
+    MAX_CANNED_KEY,
+    MAX_CANNED_TITLE,
+)
+
 
 class MessageOut(BaseModel):
     id: int
@@ -94,6 +102,26 @@ class CannedOut(BaseModel):
     lang: str
     title: str
     body: str
+
+
+# Generous bounds only: the service checks the real limits, with errors in Norwegian.
+class CannedTextIn(BaseModel):
+    title: str = Field(max_length=1000, description=f"At most {MAX_CANNED_TITLE} characters")
+    body: str = Field(
+        max_length=20000,
+        description=f"At most {MAX_CANNED_BODY} characters; the only {{variables}} are "
+        + ", ".join("{" + name + "}" for name in CANNED_VARIABLES),
+    )
+
+
+class CannedIn(CannedTextIn):
+    key: str = Field(
+        max_length=200, description=f"a-z, 0-9, '-' and '_', at most {MAX_CANNED_KEY} characters"
+    )
+    lang: str = Field(
+        max_length=16,
+        description=", ".join(CANNED_LANGUAGES) + "; a new key starts with its bokmål (nb) version",
+    )
 
 
 class FiguresOut(BaseModel):
