@@ -24,6 +24,7 @@ from stemme.errors import AuthenticationError
 from stemme.identity import passwords, service
 from stemme.identity.models import ApiToken, AuditEvent, User
 from stemme.identity.service import LoginPolicy
+from stemme.inbox.models import InboundDelivery
 from tests.helpers import PASSWORD
 
 runner = CliRunner()
@@ -109,6 +110,8 @@ def test_migrate_an_empty_database(empty_database_url: URL) -> None:
 
 COMMANDS_NEEDING_A_MIGRATED_DATABASE = [
     ["user", "list"],
+    ["journal", "list"],
+    ["journal", "retry", "--all"],
     ["user", "disable", "kari@politiet.no"],
     ["token", "create", "--user", "kari@politiet.no"],
     ["audit", "verify"],
@@ -395,13 +398,92 @@ def test_audit_verify_broken(url: str, engine: Engine) -> None:
     )
 
 
+# --- journal list and journal retry -----------------------------------------------------------
+
+
+def journalled(
+    sessions: sessionmaker[Session], mid: str, attempts: int, *, error: str | None = None
+) -> int:
+    """A journal row (the ciphertext does not matter here), received a day ago."""
+    from stemme.db import utcnow
+
+    row = InboundDelivery(
+        uid=mid.ljust(32, "0"),
+        channel="messenger",
+        channel_message_id=mid,
+        thread_key="PAGE:PSID",
+        channel_district="Oslo",
+        raw_encrypted=b"ciphertext",
+        received_at=utcnow().replace(microsecond=0) - timedelta(days=1),
+        attempts=attempts,
+        last_error=error,
+    )
+    with transaction(sessions) as session:
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def journal_attempts(sessions: sessionmaker[Session]) -> dict[str, int]:
+    with sessions() as session:
+        rows = session.execute(select(InboundDelivery.channel_message_id, InboundDelivery.attempts))
+        return dict(rows.all())
+
+
+def test_journal_list(url: str, sessions: sessionmaker[Session]) -> None:
+    assert succeeds(run(url, "journal", "list")) == (
+        "Ingen meldinger står fast i mottaksjournalen.\n"
+    )
+    late = journalled(sessions, "late", 1, error="OperationalError")
+    given_up = journalled(sessions, "given-up", 5, error="RuntimeError")
+    with sessions() as session:
+        received = session.get_one(InboundDelivery, late).received_at
+    day = f"{received:%Y-%m-%d %H:%M:%S}Z"
+    assert succeeds(run(url, "journal", "list")).splitlines() == [
+        "NR  KANAL      MOTTATT               FORSØK  SISTE FEIL        NESTE FORSØK",
+        f"{late:<2}  messenger  {day}  1       OperationalError  -",
+        f"{given_up:<2}  messenger  {day}  5       RuntimeError      gitt opp",
+    ]
+    assert succeeds(run(url, "journal", "list", "--limit", "1")).splitlines()[-1] == (
+        "Viser 1 av 2."
+    )
+
+
+def test_journal_retry(url: str, sessions: sessionmaker[Session]) -> None:
+    journalled(sessions, "waiting", 2)
+    given_up = journalled(sessions, "given-up", 5)
+    journalled(sessions, "given-up-too", 5)
+    assert succeeds(run(url, "journal", "retry", str(given_up))) == (
+        f"Melding nr. {given_up} prøves igjen.\n"
+    )
+    assert journal_attempts(sessions) == {"waiting": 2, "given-up": 0, "given-up-too": 5}
+    assert succeeds(run(url, "journal", "retry", "--all")) == (
+        "1 meldinger som var gitt opp, prøves igjen.\n"
+    )
+    assert journal_attempts(sessions) == {"waiting": 2, "given-up": 0, "given-up-too": 0}
+    with sessions() as session:
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+        actors = set(session.scalars(select(AuditEvent.actor)))
+    assert actions == ["journal.retry", "journal.retry_given_up"]
+    assert actors == {"cli"}
+
+
+def test_journal_retry_errors(url: str) -> None:
+    assert fails(run(url, "journal", "retry", "999")) == (
+        "stemme: Fant ingen melding nr. 999 i mottaksjournalen."
+    )
+    expected = "stemme: Oppgi enten nummeret på én melding eller --all."
+    assert fails(run(url, "journal", "retry")) == expected
+    assert fails(run(url, "journal", "retry", "1", "--all")) == expected
+
+
 # --- help --------------------------------------------------------------------------------------
 
 
 def test_help_lists_the_commands() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("migrate", "serve", "demo", "user", "token", "audit"):
+    for command in ("migrate", "serve", "demo", "user", "token", "audit", "journal"):
         assert command in result.stdout
     user_help = runner.invoke(app, ["user", "--help"])
     for command in ("create", "list", "disable"):

@@ -152,3 +152,57 @@ def test_unreachable_sqlite(tmp_path: Path) -> None:
             schema.current_revisions(engine)
     finally:
         engine.dispose()
+
+
+def test_journal_backoff_columns_keep_the_waiting_rows(empty_engine: Engine) -> None:
+    """0007 adds next_attempt_at and last_error to a journal that may hold rows (a deploy
+    while deliveries wait): they stay, due at once; the columns match the model."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from stemme.models import Base
+
+    schema.upgrade(empty_engine, "0006")
+    row = {
+        "uid": "u" * 32,
+        "channel": "messenger",
+        "channel_message_id": "mid.1",
+        "thread_key": "PAGE:PSID",
+        "raw_encrypted": b"ciphertext",
+        "received_at": "2026-11-26 01:00:00",
+        "attempts": 2,
+    }
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO inbound_deliveries (uid, channel, channel_message_id, thread_key,"
+                " raw_encrypted, received_at, attempts) VALUES (:uid, :channel,"
+                " :channel_message_id, :thread_key, :raw_encrypted, :received_at, :attempts)"
+            ),
+            row,
+        )
+    schema.upgrade(empty_engine, "0007")
+    with empty_engine.connect() as conn:
+        kept = conn.execute(
+            text(
+                "SELECT channel_message_id, attempts, next_attempt_at, last_error"
+                " FROM inbound_deliveries"
+            )
+        ).all()
+        only_journal = {
+            "include_name": lambda name, kind, _parent: (
+                kind != "table" or name == "inbound_deliveries"
+            ),
+            "include_object": lambda item, _name, kind, _reflected, _other: (
+                (item if kind == "table" else item.table).name == "inbound_deliveries"
+            ),
+        }
+        context = MigrationContext.configure(conn, opts=only_journal)
+        differences = compare_metadata(context, Base.metadata)
+    assert [tuple(r) for r in kept] == [("mid.1", 2, None, None)]
+    assert differences == []
+    downgrade(empty_engine, "0006")
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("inbound_deliveries")}
+    assert not {"next_attempt_at", "last_error"} & columns
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM inbound_deliveries")).scalar_one() == 1

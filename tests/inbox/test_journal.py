@@ -17,8 +17,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from stemme import jobs
 from stemme.db import reader, transaction, utcnow
-from stemme.inbox import intake, journal, service
-from stemme.inbox.journal import MAX_FILING_ATTEMPTS, file_journal, has_waiting, journal_messages
+from stemme.errors import NotFoundError, PermissionDeniedError
+from stemme.identity.access import Principal, Role, command_line_principal
+from stemme.identity.models import AuditEvent
+from stemme.inbox import intake, journal, service, stuck
+from stemme.inbox.journal import (
+    MAX_FILING_ATTEMPTS,
+    file_journal,
+    has_waiting,
+    journal_messages,
+    retry_delay,
+)
 from stemme.inbox.models import (
     Conversation,
     Feedback,
@@ -27,8 +36,11 @@ from stemme.inbox.models import (
     associated_data,
     message_associated_data,
 )
+from stemme.inbox.stuck import STUCK_AFTER
 from stemme.inbox.types import InboundMessage, ReceiveResult
 from stemme.privacy.crypto import Keyring
+from tests.conftest import LiveServer
+from tests.helpers import WebClient
 from tests.inbox.conftest import QUESTION_TEXT, Inbound
 
 WEBHOOK = "messenger"  # a channel whose intake is the journal
@@ -45,9 +57,9 @@ def _messages(sessions: sessionmaker[Session]) -> list[Message]:
         return list(session.scalars(select(Message).order_by(Message.id)))
 
 
-def _waiting(sessions: sessionmaker[Session]) -> bool:
+def _waiting(sessions: sessionmaker[Session], now: datetime | None = None) -> bool:
     with reader(sessions) as session:
-        return has_waiting(session)
+        return has_waiting(session, now)
 
 
 def _fail_filing_of(monkeypatch: pytest.MonkeyPatch, broken: set[str]) -> Callable[[], list[str]]:
@@ -274,13 +286,16 @@ def test_one_bad_row_does_not_block_the_others(
         engine, keyring, [inbound(channel=WEBHOOK, thread=mid, mid=mid) for mid in mids]
     )
     _fail_filing_of(monkeypatch, {bad})
-    assert file_journal(sessions) == 3  # rows taken, the failed one included
+    now = utcnow()
+    assert file_journal(sessions, now=now) == 3  # rows taken, the failed one included
     good = [mid for mid in mids if mid != bad]
     # filed once each: the batch that failed was rolled back before they were filed alone
     assert [m.channel_message_id for m in _messages(sessions)] == good
     [left] = _journal(sessions)
     assert (left.channel_message_id, left.attempts) == (bad, 1)
-    assert _waiting(sessions)
+    assert (left.last_error, left.next_attempt_at) == ("RuntimeError", now + retry_delay(1))
+    assert not _waiting(sessions, now)  # it waits out its backoff
+    assert _waiting(sessions, now + retry_delay(1))
     assert "could not be filed" in caplog.text
 
 
@@ -300,23 +315,133 @@ def test_a_row_that_fails_is_retried_until_the_last_attempt(
     journal_messages(engine, keyring, [inbound(channel=WEBHOOK, mid="bad")])
     broken = {"bad"}
     asked = _fail_filing_of(monkeypatch, broken)
+    now = utcnow()
     for attempt in range(1, failures + 1):
-        file_journal(sessions)
+        assert file_journal(sessions, now=now) == 1
         assert [row.attempts for row in _journal(sessions)] == [attempt]
+        now += retry_delay(attempt)  # the clock moves on to its next attempt
     broken.clear()  # whatever was wrong is fixed now
     calls_before = len(asked())
     if failures < MAX_FILING_ATTEMPTS:
-        assert _waiting(sessions)
-        assert file_journal(sessions) == 1
+        assert _waiting(sessions, now)
+        assert file_journal(sessions, now=now) == 1
         assert [m.channel_message_id for m in _messages(sessions)] == ["bad"]
         assert _journal(sessions) == []
     else:
         # given up: not offered again, but kept (acknowledged, so never silently deleted)
-        assert not _waiting(sessions)
-        assert file_journal(sessions) == 0
+        later = now + timedelta(days=1)
+        assert not _waiting(sessions, later)
+        assert file_journal(sessions, now=later) == 0
         assert len(asked()) == calls_before
         assert _messages(sessions) == []
-        assert [row.attempts for row in _journal(sessions)] == [MAX_FILING_ATTEMPTS]
+        [row] = _journal(sessions)
+        assert (row.attempts, row.next_attempt_at) == (MAX_FILING_ATTEMPTS, None)
+        assert row.last_error == "RuntimeError"
+
+
+@pytest.mark.parametrize(
+    ("attempts", "seconds"),
+    [(0, 2), (1, 2), (2, 8), (3, 32), (4, 128), (5, 512), (6, 600), (20, 600)],
+)
+def test_the_backoff_grows_fourfold_up_to_its_cap(attempts: int, seconds: float) -> None:
+    assert retry_delay(attempts) == timedelta(seconds=seconds)
+    assert journal.MAX_RETRY_SECONDS == 600
+
+
+def test_a_failed_row_is_not_retried_before_its_time(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A short outage must not use up the attempts: after each failure the row waits 2 s,
+    8 s, 32 s, 128 s (a given clock, no sleeping), and filing leaves it alone meanwhile."""
+    journal_messages(engine, keyring, [inbound(channel=WEBHOOK, mid="bad")])
+    asked = _fail_filing_of(monkeypatch, {"bad"})
+    start = utcnow()
+    now = start
+    for attempt in range(1, MAX_FILING_ATTEMPTS):
+        assert file_journal(sessions, now=now) == 1
+        calls = len(asked())
+        due = now + retry_delay(attempt)
+        [row] = _journal(sessions)
+        assert (row.attempts, row.next_attempt_at) == (attempt, due)
+        just_before = due - timedelta(milliseconds=1)
+        assert not _waiting(sessions, just_before)
+        assert file_journal(sessions, now=just_before) == 0
+        assert len(asked()) == calls  # not even tried
+        assert _waiting(sessions, due)
+        now = due
+    assert now - start == timedelta(seconds=2 + 8 + 32 + 128)
+
+
+def test_a_row_waiting_out_its_backoff_does_not_hold_up_the_others(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    journal_messages(engine, keyring, [inbound(channel=WEBHOOK, thread="a", mid="bad")])
+    _fail_filing_of(monkeypatch, {"bad"})
+    now = utcnow()
+    assert file_journal(sessions, now=now) == 1
+    journal_messages(engine, keyring, [inbound(channel=WEBHOOK, thread="b", mid="good")])
+    assert _waiting(sessions, now)
+    assert file_journal(sessions, now=now, limit=1) == 1  # the row behind it, in a batch
+    assert [m.channel_message_id for m in _messages(sessions)] == ["good"]
+    assert [r.channel_message_id for r in _journal(sessions)] == ["bad"]
+
+
+def test_the_last_error_is_the_type_name_only(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "Fødselsnummeret mitt er 01010112345"
+
+    class CitizenQuotingError(Exception):
+        pass
+
+    def fail(*_args: Any) -> Any:
+        raise CitizenQuotingError(secret)
+
+    journal_messages(engine, keyring, [inbound(secret, channel=WEBHOOK)])
+    monkeypatch.setattr(journal, "file_message", fail)
+    monkeypatch.setattr(journal, "inbound_message_row", fail)
+    file_journal(sessions)
+    [row] = _journal(sessions)
+    assert row.last_error == "CitizenQuotingError"
+
+
+def test_a_worker_does_not_spin_on_rows_waiting_or_given_up(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+) -> None:
+    journal_messages(engine, keyring, [inbound(channel=WEBHOOK, mid="waiting")])
+    journal_messages(engine, keyring, [inbound(channel=WEBHOOK, mid="given up")])
+    later = utcnow() + timedelta(minutes=1)
+    with transaction(sessions) as session:
+        session.execute(
+            update(InboundDelivery)
+            .where(InboundDelivery.channel_message_id == "waiting")
+            .values(attempts=1, next_attempt_at=later)
+        )
+        session.execute(
+            update(InboundDelivery)
+            .where(InboundDelivery.channel_message_id == "given up")
+            .values(attempts=MAX_FILING_ATTEMPTS)
+        )
+    worker = jobs.Worker(sessions, keyring)
+    assert not worker.has_work()
+    assert worker.run_once() == 0
+    assert len(_journal(sessions)) == 2
+    assert _waiting(sessions, later)  # due once its time has come
 
 
 def test_rows_given_up_do_not_hide_the_rows_behind_them(
@@ -803,6 +928,10 @@ def test_a_batch_files_with_a_handful_of_statements_however_many_rows_it_has(
         pytest.param(0, True, id="a new row"),
         pytest.param(MAX_FILING_ATTEMPTS - 1, True, id="a row with one attempt left"),
         pytest.param(MAX_FILING_ATTEMPTS, False, id="a row given up"),
+        pytest.param((1, -1), True, id="a row whose backoff ran out"),
+        pytest.param((1, 0), True, id="a row due this moment"),
+        pytest.param((1, 1), False, id="a row waiting out its backoff"),
+        pytest.param((MAX_FILING_ATTEMPTS, -1), False, id="a row given up, its time past"),
     ],
 )
 def test_has_waiting(
@@ -810,14 +939,18 @@ def test_has_waiting(
     sessions: sessionmaker[Session],
     keyring: Keyring,
     inbound: Inbound,
-    attempts: int | None,
+    attempts: int | tuple[int, int] | None,
     waiting: bool,
 ) -> None:
+    """``attempts`` alone, or with the next attempt this many seconds from now."""
+    now = utcnow()
     if attempts is not None:
+        tried, due_in = attempts if isinstance(attempts, tuple) else (attempts, None)
+        due = None if due_in is None else now + timedelta(seconds=due_in)
         journal_messages(engine, keyring, [inbound(channel=WEBHOOK)])
         with transaction(sessions) as session:
-            session.execute(update(InboundDelivery).values(attempts=attempts))
-    assert _waiting(sessions) is waiting
+            session.execute(update(InboundDelivery).values(attempts=tried, next_attempt_at=due))
+    assert _waiting(sessions, now) is waiting
 
 
 def test_nothing_waits_once_the_journal_is_filed(
@@ -899,3 +1032,245 @@ def test_a_running_worker_woken_by_the_intake_files_and_analyses(
     finally:
         worker.stop()
     assert _journal(sessions) == []
+
+
+# --- stuck rows: listed for an administrator and released --------------------------------------
+
+NATIONAL = command_line_principal("test")
+OSLO_LEADER = Principal(
+    user_id=None, label="leder", role=Role.LEADER, districts=frozenset({"Oslo"})
+)
+
+
+def _stuck_journal(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> tuple[datetime, dict[str, InboundDelivery]]:
+    """One row of each kind, by channel_message_id: new, backing off, late (waiting longer
+    than STUCK_AFTER), given up, and given up on a national page (no district)."""
+    now = utcnow()
+    journal_messages(
+        engine,
+        keyring,
+        [
+            inbound(channel=WEBHOOK, mid="new"),
+            inbound(channel=WEBHOOK, mid="backing off"),
+            inbound(channel=WEBHOOK, mid="late"),
+            inbound(channel=WEBHOOK, mid="given up"),
+            inbound(channel="instagram", mid="national", district=None),
+        ],
+    )
+    changes: dict[str, dict[str, Any]] = {
+        "backing off": {"attempts": 2, "next_attempt_at": now + timedelta(seconds=8)},
+        "late": {"received_at": now - STUCK_AFTER - timedelta(seconds=1)},
+        "given up": {
+            "attempts": MAX_FILING_ATTEMPTS,
+            "last_error": "IntegrityError",
+            "received_at": now - timedelta(minutes=1),
+        },
+        "national": {"attempts": MAX_FILING_ATTEMPTS, "last_error": "RuntimeError"},
+    }
+    with transaction(sessions) as session:
+        for mid, values in changes.items():
+            session.execute(
+                update(InboundDelivery)
+                .where(InboundDelivery.channel_message_id == mid)
+                .values(**values)
+            )
+    return now, {row.channel_message_id: row for row in _journal(sessions)}
+
+
+def _audit(sessions: sessionmaker[Session]) -> list[AuditEvent]:
+    with sessions() as session:
+        return list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+
+
+def test_stuck_rows_are_listed_without_their_message(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    now, rows = _stuck_journal(engine, sessions, keyring, inbound)
+    with reader(sessions) as session:
+        listed = stuck.list_stuck(session, NATIONAL, now=now)
+        summary = stuck.stuck_summary(session, NATIONAL, now=now)
+        only_one = stuck.list_stuck(session, NATIONAL, now=now, limit=1)
+    late, given_up, national = rows["late"], rows["given up"], rows["national"]
+    assert listed == [
+        stuck.StuckDelivery(late.id, WEBHOOK, late.received_at, 0, None, None),
+        stuck.StuckDelivery(
+            given_up.id, WEBHOOK, given_up.received_at, MAX_FILING_ATTEMPTS, "IntegrityError", None
+        ),
+        stuck.StuckDelivery(
+            national.id,
+            "instagram",
+            national.received_at,
+            MAX_FILING_ATTEMPTS,
+            "RuntimeError",
+            None,
+        ),
+    ]
+    assert [row.given_up for row in listed] == [False, True, True]
+    assert only_one == listed[:1]
+    assert summary == stuck.StuckSummary(3, 2, late.received_at)
+    assert not {"text", "raw_encrypted", "thread_key", "uid"} & set(stuck.StuckDelivery.__slots__)
+
+
+def test_stuck_rows_of_a_district_for_its_leader_only(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    now, rows = _stuck_journal(engine, sessions, keyring, inbound)
+    bergen = Principal(None, "leder", Role.LEADER, frozenset({"Bergen"}))
+    operator = Principal(None, "operatør", Role.OPERATOR, None)
+    with transaction(sessions) as session:
+        oslo = stuck.list_stuck(session, OSLO_LEADER, now=now)
+        assert [row.id for row in oslo] == [rows["late"].id, rows["given up"].id]
+        assert stuck.stuck_summary(session, bergen, now=now) == stuck.StuckSummary(0, 0, None)
+        for call in (
+            lambda: stuck.list_stuck(session, operator),
+            lambda: stuck.stuck_summary(session, operator),
+            lambda: stuck.retry_given_up(session, operator),
+            lambda: stuck.retry_one(session, operator, rows["late"].id),
+            lambda: stuck.retry_one(session, OSLO_LEADER, rows["national"].id),
+        ):
+            with pytest.raises(PermissionDeniedError):
+                call()
+        assert stuck.retry_given_up(session, OSLO_LEADER) == 1  # not the national row
+    assert {r.channel_message_id: r.attempts for r in _journal(sessions)}["national"] == (
+        MAX_FILING_ATTEMPTS
+    )
+
+
+def test_an_empty_journal_has_nothing_stuck(sessions: sessionmaker[Session]) -> None:
+    with reader(sessions) as session:
+        assert stuck.list_stuck(session, NATIONAL) == []
+        assert stuck.stuck_summary(session, NATIONAL) == stuck.StuckSummary(0, 0, None)
+
+
+def test_retrying_the_given_up_rows_files_them(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    now, _ = _stuck_journal(engine, sessions, keyring, inbound)
+    before = len(_audit(sessions))
+    with transaction(sessions) as session:
+        assert stuck.retry_given_up(session, NATIONAL) == 2
+    after = {r.channel_message_id: r for r in _journal(sessions)}
+    for mid in ("given up", "national"):
+        assert (after[mid].attempts, after[mid].next_attempt_at) == (0, None)
+    assert after["backing off"].attempts == 2  # not given up: left to its backoff
+    [event] = _audit(sessions)[before:]
+    assert (event.actor, event.action, event.object_type) == (
+        "test",
+        "journal.retry_given_up",
+        "inbound_delivery",
+    )
+    assert event.details == {"released": 2}
+    assert _waiting(sessions, now)
+    assert file_journal(sessions, now=now) == 4  # all but the one backing off
+    assert [r.channel_message_id for r in _journal(sessions)] == ["backing off"]
+    with reader(sessions) as session:
+        assert stuck.stuck_summary(session, NATIONAL, now=now).count == 0
+
+
+def test_retrying_one_row(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    _, rows = _stuck_journal(engine, sessions, keyring, inbound)
+    backing_off = rows["backing off"]
+    with transaction(sessions) as session:
+        stuck.retry_one(session, OSLO_LEADER, backing_off.id)  # any row, given up or not
+    [released] = [r for r in _journal(sessions) if r.id == backing_off.id]
+    assert (released.attempts, released.next_attempt_at) == (0, None)
+    [event] = _audit(sessions)[-1:]
+    assert (event.actor, event.action, event.object_id) == (
+        "leder",
+        "journal.retry",
+        str(backing_off.id),
+    )
+    assert event.district == "Oslo"
+    missing = max(r.id for r in rows.values()) + 1
+    with transaction(sessions) as session, pytest.raises(NotFoundError) as info:
+        stuck.retry_one(session, NATIONAL, missing)
+    assert str(info.value) == f"Fant ingen melding nr. {missing} i mottaksjournalen."
+
+
+# --- /admin/inbox: the section "Mottak som står fast" ----------------------------------------
+
+
+def test_the_admin_page_shows_stuck_rows_and_retries_those_given_up(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    live_server: LiveServer,
+    make_user: Any,
+) -> None:
+    # the server's worker runs: only rows it leaves alone (given up, backing off) stay
+    later = utcnow() + timedelta(hours=1)
+    journal_messages(
+        engine,
+        keyring,
+        [inbound(channel=WEBHOOK, mid="given up"), inbound(channel=WEBHOOK, mid="backing off")],
+    )
+    with transaction(sessions) as session:
+        session.execute(
+            update(InboundDelivery)
+            .where(InboundDelivery.channel_message_id == "given up")
+            .values(attempts=MAX_FILING_ATTEMPTS, last_error="RuntimeError")
+        )
+        session.execute(
+            update(InboundDelivery)
+            .where(InboundDelivery.channel_message_id == "backing off")
+            .values(
+                attempts=1,
+                next_attempt_at=later,
+                received_at=utcnow() - timedelta(minutes=10),
+            )
+        )
+    leader = make_user("leader", ["Oslo"])
+    with WebClient(live_server.url) as web:
+        web.login(leader.email)
+        page = web.get("/admin/inbox")
+        assert page.status_code == 200
+        section = page.text[page.text.index('id="stuck-title"') :]
+        assert "Mottak som står fast" in section
+        assert "<dt>Står fast</dt><dd>2</dd>" in section
+        assert "<dt>Gitt opp</dt><dd>1</dd>" in section
+        assert "Eldste mottatt" in section
+        assert 'action="/admin/inbox/journal/retry"' in section
+        assert web.post("/admin/inbox/journal/retry", csrf=False).status_code == 403
+
+        retried = web.post("/admin/inbox/journal/retry")
+        assert retried.status_code == 303
+        assert retried.headers["location"] == "/admin/inbox"
+        assert "prøves igjen nå" in web.follow(retried).text
+
+        deadline = time.monotonic() + 60
+        while [r.channel_message_id for r in _journal(sessions)] != ["backing off"]:
+            assert time.monotonic() < deadline, "the released row was not filed"
+            time.sleep(0.05)
+        assert [m.channel_message_id for m in _messages(sessions)] == ["given up"]
+        [event] = [e for e in _audit(sessions) if e.action == "journal.retry_given_up"]
+        assert (event.actor_user_id, event.details) == (leader.id, {"released": 1})
+
+        page = web.get("/admin/inbox")
+        section = page.text[page.text.index('id="stuck-title"') :]
+        assert "<dt>Står fast</dt><dd>1</dd>" in section  # waiting more than five minutes
+        assert 'action="/admin/inbox/journal/retry"' not in section  # nothing given up
+
+
+def test_the_admin_page_without_stuck_rows(live_server: LiveServer, make_user: Any) -> None:
+    admin = make_user("admin")
+    with WebClient(live_server.url) as web:
+        web.login(admin.email)
+        page = web.get("/admin/inbox")
+        section = page.text[page.text.index('id="stuck-title"') :]
+        assert "Ingen meldinger står fast." in section
+        assert "/admin/inbox/journal/retry" not in section
+
+
+def test_an_operator_may_not_retry_the_journal(
+    live_server: LiveServer, make_user: Any, sessions: sessionmaker[Session]
+) -> None:
+    operator = make_user("operator", ["Oslo"])
+    with WebClient(live_server.url) as web:
+        web.login(operator.email)
+        assert web.post("/admin/inbox/journal/retry").status_code == 403
+    assert not [e for e in _audit(sessions) if e.action.startswith("journal.")]

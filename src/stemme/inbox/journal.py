@@ -8,8 +8,11 @@ which is the same ``file_message`` the web chat and e-mail call on their own
 acknowledgement path, so threading, duplicates and feedback answers work the same way.
 
 Nothing acknowledged is lost: a journal row is deleted in the transaction that files it. A
-row that cannot be filed stays, is counted (``attempts``) and is tried again, alone, until
-``MAX_FILING_ATTEMPTS``; then it is left for an administrator and logged.
+row that cannot be filed stays, is counted (``attempts``) and is tried again, alone, after an
+exponential backoff (``next_attempt_at``: 2 s, 8 s, 32 s, 128 s), so a short database outage
+or a passing fault does not use up its attempts; after ``MAX_FILING_ATTEMPTS`` it is left for
+an administrator (``stemme.inbox.stuck``: ``stemme journal``, ``/admin/inbox``) and logged.
+Only the exception's type name is stored (``last_error``), never its message.
 """
 
 from __future__ import annotations
@@ -18,11 +21,25 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, delete, exists, func, insert, select, text, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,7 +60,26 @@ from stemme.privacy.crypto import Keyring
 log = logging.getLogger("stemme.inbox")
 
 MAX_FILING_ATTEMPTS = 5
+# After a failed attempt a row waits FIRST_RETRY_SECONDS · RETRY_FACTOR^(attempts - 1), at
+# most MAX_RETRY_SECONDS: 2, 8, 32 and 128 s, so the five attempts span some three minutes.
+FIRST_RETRY_SECONDS = 2.0
+RETRY_FACTOR = 4
+MAX_RETRY_SECONDS = 600.0
 _JOURNAL = cast(Table, InboundDelivery.__table__)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a row waits after its ``attempts``-th failed attempt."""
+    seconds = FIRST_RETRY_SECONDS * RETRY_FACTOR ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, MAX_RETRY_SECONDS))
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Rows to file now: not given up, and not waiting out a backoff."""
+    return and_(
+        _JOURNAL.c.attempts < MAX_FILING_ATTEMPTS,
+        or_(_JOURNAL.c.next_attempt_at.is_(None), _JOURNAL.c.next_attempt_at <= now),
+    )
 
 
 @cache
@@ -102,26 +138,33 @@ class _Waiting:
     received_at: datetime
 
 
-def has_waiting(session: Session) -> bool:
-    """Is any journalled message waiting to be filed? (read only)"""
-    query = select(exists().where(_JOURNAL.c.attempts < MAX_FILING_ATTEMPTS))
+def has_waiting(session: Session, now: datetime | None = None) -> bool:
+    """Is any journalled message due to be filed ``now``? (read only)
+
+    Rows waiting out a backoff and rows given up are not: the worker must not spin on them.
+    """
+    query = select(exists().where(_due(now or utcnow())))
     return bool(session.execute(query).scalar())
 
 
-def file_journal(sessions: sessionmaker[Session], *, limit: int = 100) -> int:
-    """File up to ``limit`` waiting messages, oldest first; how many rows were taken.
+def file_journal(
+    sessions: sessionmaker[Session], *, limit: int = 100, now: datetime | None = None
+) -> int:
+    """File up to ``limit`` due messages, oldest first; how many rows were taken.
 
     All in one transaction; if one row fails, the batch is rolled back and filed again one
-    row per transaction, so one bad row neither blocks nor loses the others.
+    row per transaction, so one bad row neither blocks nor loses the others. A row that
+    fails waits (``retry_delay``) before it is due again. ``now`` is for tests.
     """
+    now = now or utcnow()
     with reader(sessions) as session:  # no write lock (SQLite) while the journal is empty
-        if not has_waiting(session):
+        if not has_waiting(session, now):
             return 0
     try:
         with transaction(sessions) as session:
             if not _sole_filer(session):
                 return 0
-            batch = _claim(session, limit)
+            batch = _claim(session, limit, now)
             if not batch:
                 return 0
             _file_batch(session, batch)
@@ -132,9 +175,9 @@ def file_journal(sessions: sessionmaker[Session], *, limit: int = 100) -> int:
     with transaction(sessions) as session:
         if not _sole_filer(session):
             return 0
-        ids = [row.id for row in _claim(session, limit)]
+        ids = [row.id for row in _claim(session, limit, now)]
     for row_id in ids:
-        _file_alone(sessions, row_id)
+        _file_alone(sessions, row_id, now)
     return len(ids)
 
 
@@ -151,10 +194,10 @@ def _sole_filer(session: Session) -> bool:
     return bool(session.execute(_FILER_LOCK).scalar())
 
 
-def _claim(session: Session, limit: int, row_id: int | None = None) -> list[_Waiting]:
-    query = select(*(_JOURNAL.c[name] for name in _Waiting.__slots__)).where(
-        _JOURNAL.c.attempts < MAX_FILING_ATTEMPTS
-    )
+def _claim(
+    session: Session, limit: int, now: datetime, row_id: int | None = None
+) -> list[_Waiting]:
+    query = select(*(_JOURNAL.c[name] for name in _Waiting.__slots__)).where(_due(now))
     if row_id is not None:
         query = query.where(_JOURNAL.c.id == row_id)
     query = query.order_by(_JOURNAL.c.id).limit(limit)
@@ -274,18 +317,42 @@ def _forget(session: Session, ids: list[int]) -> None:
         session.execute(delete(_JOURNAL).where(_JOURNAL.c.id.in_(ids)))
 
 
-def _file_alone(sessions: sessionmaker[Session], row_id: int) -> None:
+def _file_alone(sessions: sessionmaker[Session], row_id: int, now: datetime) -> None:
     try:
         with transaction(sessions) as session:
             if not _sole_filer(session):  # another worker files the journal now
                 return
-            for row in _claim(session, 1, row_id):
+            for row in _claim(session, 1, now, row_id):
                 _file(session, row)
                 _forget(session, [row.id])
         return
-    except Exception:
+    except Exception as exc:
         log.exception("a journalled message could not be filed", extra={"journal_id": row_id})
+        error = type(exc).__name__[:64]  # the type only: a message could quote the citizen
     with transaction(sessions) as session:
-        session.execute(
-            update(_JOURNAL).where(_JOURNAL.c.id == row_id).values(attempts=_JOURNAL.c.attempts + 1)
+        _count_failure(session, row_id, error, now)
+
+
+def _count_failure(session: Session, row_id: int, error: str, now: datetime) -> None:
+    """Count a failed attempt; the row waits out its backoff, or is given up."""
+    attempts = session.scalar(
+        select(_JOURNAL.c.attempts).where(_JOURNAL.c.id == row_id).with_for_update()
+    )
+    if attempts is None:  # filed or released meanwhile
+        return
+    attempts += 1
+    given_up = attempts >= MAX_FILING_ATTEMPTS
+    session.execute(
+        update(_JOURNAL)
+        .where(_JOURNAL.c.id == row_id)
+        .values(
+            attempts=attempts,
+            last_error=error,
+            next_attempt_at=None if given_up else now + retry_delay(attempts),
+        )
+    )
+    if given_up:
+        log.error(
+            "a journalled message was given up; see `stemme journal list`",
+            extra={"journal_id": row_id, "attempts": attempts, "error": error},
         )
