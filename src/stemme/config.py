@@ -93,6 +93,29 @@ class Settings(BaseSettings):
         },
         description="SLA: first-response target in minutes per channel (JSON object)",
     )
+    retention_original_days: int = Field(
+        default=90,
+        ge=1,
+        description="Retention: originals (encrypted) of a conversation's messages are deleted"
+        " this many days after it closed",
+    )
+    retention_conversation_days: int = Field(
+        default=365,
+        ge=1,
+        description="Retention: a closed conversation (redacted text, labels, notes) is deleted"
+        " this many days after it closed",
+    )
+    retention_feedback_days: int = Field(
+        default=730,
+        ge=1,
+        description="Retention: citizens' feedback is deleted after this many days",
+    )
+    retention_webchat_hours: int = Field(
+        default=24,
+        ge=1,
+        description="Retention: an anonymous web chat session is deleted this many hours after"
+        " its last use",
+    )
     encryption_keys: str = Field(
         default="",
         description="Keys for originals at rest: id:base64key pairs, newest first (rotation).",

@@ -8,8 +8,9 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from stemme import geo
@@ -325,8 +326,14 @@ def set_active_district(
     web_session.active_district = district or None
 
 
+def expired_sessions(now: datetime) -> Select[Any]:
+    """The ids of the sessions expired at ``now`` (the sessions' retention rule)."""
+    return select(WebSession.id).where(WebSession.expires_at <= now)
+
+
 def purge_expired_sessions(session: Session) -> int:
-    result = session.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
+    expired = WebSession.id.in_(expired_sessions(utcnow()))
+    result = session.execute(delete(WebSession).where(expired))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

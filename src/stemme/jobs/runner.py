@@ -21,6 +21,9 @@ Deliveries (operators' replies, the automatic answers) have a loop and thread of
 in a running worker: a channel that answers slowly or not at all must not hold up the
 analysis of the messages behind it, and an emergency answer should not wait for the next
 batch to be analysed. ``run_once`` (``stemme worker --once``) does both in turn.
+
+Housekeeping (the retention rules) runs in a third thread, once at start and then every
+``housekeeping_seconds``, so a long first purge never delays the analysis of an emergency.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +70,8 @@ class Worker:
         idle_seconds: float = IDLE_SECONDS,
         gather_seconds: float = GATHER_SECONDS,
         senders: outbound.Senders | None = None,
+        housekeeping: Callable[[], object] | None = None,
+        housekeeping_seconds: float = 3600.0,
     ) -> None:
         self.sessions = sessions
         self.keyring = keyring
@@ -73,6 +79,8 @@ class Worker:
         self.batch = batch
         self.idle_seconds = idle_seconds
         self.gather_seconds = gather_seconds
+        self.housekeeping = housekeeping
+        self.housekeeping_seconds = housekeeping_seconds
         self._full = False  # was the last analysis batch full (more may be waiting)?
         self._delivering_apart = False  # does a thread of its own deliver (run_forever)?
         self._wake = threading.Event()
@@ -177,8 +185,22 @@ class Worker:
                 self._wake_delivery.wait(self.idle_seconds)
                 self._wake_delivery.clear()
 
+    def _housekeep_forever(self) -> None:
+        """Housekeeping now, then every ``housekeeping_seconds`` until stopped."""
+        assert self.housekeeping is not None
+        while not self._stop.is_set():
+            try:
+                self.housekeeping()
+            except Exception:
+                log.exception("housekeeping failed")
+            self._stop.wait(self.housekeeping_seconds)
+
     def run_forever(self) -> None:
         self.warm_up()
+        if self.housekeeping is not None:
+            threading.Thread(
+                target=self._housekeep_forever, name="stemme-housekeeping", daemon=True
+            ).start()
         delivery = None
         if self.senders is not None:
             self._delivering_apart = True

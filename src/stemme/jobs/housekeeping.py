@@ -1,0 +1,38 @@
+"""Housekeeping a running worker does now and then: the retention rules of every domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session, sessionmaker
+
+from stemme.config import Settings
+from stemme.identity.models import WebSession
+from stemme.identity.service import expired_sessions
+from stemme.inbox.retention import inbox_rules
+from stemme.privacy.retention import RetentionRule, enforce
+
+
+def _delete_sessions(session: Session, ids: Any) -> None:
+    session.execute(delete(WebSession).where(WebSession.id.in_(ids)))
+
+
+def retention_rules(settings: Settings) -> list[RetentionRule]:
+    """Every retention rule stemme enforces, with the periods of ``settings``."""
+    sessions = RetentionRule(
+        "web_sessions", "Innlogginger slettes når de er utløpt", expired_sessions, _delete_sessions
+    )
+    return [*inbox_rules(settings), sessions]
+
+
+def enforce_retention(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    dry_run: bool = False,
+) -> dict[str, int]:
+    """Apply every retention rule now (or count what is due, if ``dry_run``)."""
+    return enforce(sessions, retention_rules(settings), now, dry_run=dry_run)
