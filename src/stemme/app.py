@@ -24,6 +24,7 @@ from stemme.errors import N_, StemmeError
 from stemme.geo.routes import router as geo_api
 from stemme.identity.routes import router as identity_api
 from stemme.identity.views import router as identity_views
+from stemme.inbox.canned_views import router as canned_views
 from stemme.inbox.routes import router as inbox_api
 from stemme.inbox.views import router as inbox_views
 from stemme.logs import configure_logging
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, check_migrations: bool = True) -> FastAPI:
     app.state.stemme = ctx
     app.include_router(identity_views)
     app.include_router(inbox_views)
+    app.include_router(canned_views)
     _wire_channels(app, ctx)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.add_api_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
@@ -119,12 +121,18 @@ def _lifespan(ctx: AppContext) -> Callable[[FastAPI], AbstractAsyncContextManage
         if ctx.settings.run_jobs_in_process:
             from stemme.channels.senders import build_senders
             from stemme.jobs import Worker
+            from stemme.jobs.housekeeping import enforce_retention
             from stemme.privacy.crypto import Keyring
 
             if ctx.settings.encryption_keys:
                 keyring = Keyring.from_setting(ctx.settings.encryption_keys)
                 senders = build_senders(ctx.settings, getattr(app.state, "stemme_pages", None))
-                worker = Worker(ctx.sessions, keyring, senders=senders)
+                worker = Worker(
+                    ctx.sessions,
+                    keyring,
+                    senders=senders,
+                    housekeeping=lambda: enforce_retention(ctx.sessions, ctx.settings),
+                )
                 worker.start()
             else:
                 log.warning("no STEMME_ENCRYPTION_KEYS: received messages are not analysed")
@@ -156,7 +164,9 @@ def _api_app(ctx: AppContext) -> FastAPI:
 
     @api.exception_handler(StemmeError)
     def _domain(request: Request, exc: StemmeError) -> Response:
-        return problem(exc.status, exc.title, exc.render(), request)
+        # errors that know their fields (e.g. inbox.work.CannedInputError) list them all
+        errors = getattr(exc, "errors", None)
+        return problem(exc.status, exc.title, exc.render(), request, errors)
 
     @api.exception_handler(RequestValidationError)
     def _invalid(request: Request, exc: RequestValidationError) -> Response:

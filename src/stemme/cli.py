@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -37,6 +38,11 @@ keys_app = typer.Typer(help="Krypteringsnøkler for originaler.", no_args_is_hel
 app.add_typer(keys_app, name="keys")
 triage_app = typer.Typer(help="Sortering av meldinger (triage).", no_args_is_help=True)
 app.add_typer(triage_app, name="triage")
+journal_app = typer.Typer(
+    help="Mottaksjournalen: meldinger fra Messenger, Instagram og broen som ikke er arkivert.",
+    no_args_is_help=True,
+)
+app.add_typer(journal_app, name="journal")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -144,6 +150,7 @@ def worker(
     from stemme.channels.pages import PageDirectory
     from stemme.channels.senders import build_senders
     from stemme.jobs import Worker
+    from stemme.jobs.housekeeping import enforce_retention
     from stemme.privacy.crypto import Keyring
 
     settings = load_settings()
@@ -153,7 +160,12 @@ def worker(
         schema.require_current(engine)
         sessions = make_session_factory(engine)
         pages = PageDirectory(sessions, keyring, settings)
-        job = Worker(sessions, keyring, senders=build_senders(settings, pages))
+        job = Worker(
+            sessions,
+            keyring,
+            senders=build_senders(settings, pages),
+            housekeeping=lambda: enforce_retention(sessions, settings),
+        )
         if once:
             typer.echo(f"Behandlet {job.drain()} meldinger.")
             return
@@ -164,6 +176,28 @@ def worker(
             job.stop()
     finally:
         engine.dispose()
+
+
+@app.command()
+@clear_errors
+def retention(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what is due; delete nothing")
+    ] = False,
+) -> None:
+    """Apply the retention rules now (a running worker does it every hour)."""
+    from stemme.jobs.housekeeping import enforce_retention, retention_rules
+
+    settings = load_settings()
+    engine = make_engine(settings.url)
+    try:
+        schema.require_current(engine)
+        counts = enforce_retention(make_session_factory(engine), settings, dry_run=dry_run)
+    finally:
+        engine.dispose()
+    verb = "til sletting" if dry_run else "behandlet"
+    for rule in retention_rules(settings):
+        typer.echo(f"{rule.name}: {counts[rule.name]} {verb} ({rule.description})")
 
 
 @app.command()
@@ -266,6 +300,71 @@ def audit_verify() -> None:
             f"{result.checked} hendelser før den er i orden."
         )
     typer.echo(f"Revisjonsloggen er i orden: {result.checked} hendelser kontrollert.")
+
+
+# --- the intake journal ---------------------------------------------------------------------
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z" if moment else "-"
+
+
+@journal_app.command("list")
+@clear_errors
+def journal_list(
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many rows")] = 100,
+) -> None:
+    """Rows stuck in the intake journal: given up, or waiting more than 5 minutes."""
+    from stemme.inbox import stuck
+
+    with unit_of_work() as session:
+        actor = command_line_principal()
+        summary = stuck.stuck_summary(session, actor)
+        rows = stuck.list_stuck(session, actor, limit=limit)
+    if not rows:
+        typer.echo("Ingen meldinger står fast i mottaksjournalen.")
+        return
+    table = [("NR", "KANAL", "MOTTATT", "FORSØK", "SISTE FEIL", "NESTE FORSØK")]
+    table += [
+        (
+            str(row.id),
+            row.channel,
+            _when(row.received_at),
+            str(row.attempts),
+            row.last_error or "-",
+            "gitt opp" if row.given_up else _when(row.next_attempt_at),
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
+    for line in table:
+        cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        typer.echo("  ".join(cells).rstrip())
+    if summary.count > len(rows):
+        typer.echo(f"Viser {len(rows)} av {summary.count}.")
+
+
+@journal_app.command("retry")
+@clear_errors
+def journal_retry(
+    row_id: Annotated[int | None, typer.Argument(help="The row's number (NR)")] = None,
+    all_given_up: Annotated[
+        bool, typer.Option("--all", help="Every row given up after too many attempts")
+    ] = False,
+) -> None:
+    """Try stuck rows again now: one by its number, or --all given up."""
+    from stemme.inbox import stuck
+
+    if (row_id is None) == (not all_given_up):
+        raise fail("Oppgi enten nummeret på én melding eller --all.")
+    with unit_of_work() as session:
+        actor = command_line_principal()
+        if row_id is not None:
+            stuck.retry_one(session, actor, row_id)
+            typer.echo(f"Melding nr. {row_id} prøves igjen.")
+            return
+        released = stuck.retry_given_up(session, actor)
+    typer.echo(f"{released} meldinger som var gitt opp, prøves igjen.")
 
 
 # --- message understanding --------------------------------------------------------------

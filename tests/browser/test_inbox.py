@@ -121,6 +121,9 @@ def test_operator_handles_an_emergency_from_queue_to_closing(
         assert session.scalars(select(Feedback)).first() is None
 
     page.goto(f"{base}/reports/inbox")
+    chart = page.locator("figure.chart img")
+    expect(chart).to_be_visible()  # the weekly chart, an SVG rendered on the server
+    assert chart.evaluate("img => img.naturalWidth") > 0
     axe.check(page, "response-time dashboard")
     page.wait_for_selector("#urgent-watch", state="attached")
     page.wait_for_timeout(500)  # the first poll sets the baseline

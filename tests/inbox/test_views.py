@@ -626,9 +626,12 @@ def test_the_dashboard_shows_figures_and_feedback(
     assert "For få svar" in text  # Vest: one answer
     assert "Veldig bra hjelp" in text
     assert "Siste kommentarer – Oslo" in text
+    assert '<img src="data:image/svg+xml;base64,' in text  # the weekly chart, with alt text
+    assert 'alt="Diagram over samtaler og første svar per uke.' in text
     # the period: nothing older than 1 day
     recent = web.get("/reports/inbox?days=1").text
     assert "Ingen samtaler i perioden." in recent
+    assert "data:image/svg+xml" not in recent  # no weeks, no chart
     assert "Ingen tilbakemeldinger i perioden." in recent
     assert web.get("/reports/inbox?days=0").status_code == 422
 

@@ -30,7 +30,7 @@ from stemme.identity.access import command_line_principal
 from stemme.identity.models import User
 from stemme.inbox import outbound
 from stemme.inbox import service as inbox
-from stemme.inbox.models import Conversation
+from stemme.inbox.models import CannedReply, Conversation
 from stemme.inbox.types import InboundMessage
 from stemme.privacy.crypto import Keyring
 from tests.conftest import TEST_ENCRYPTION_KEY, LiveServer, copied_database
@@ -42,6 +42,10 @@ EVERYONE = frozenset(ROLES)
 USER_ADMINS = frozenset({"admin", "leader"})
 INBOX_READERS = frozenset({"admin", "leader", "operator", "analyst"})  # redacted text
 INBOX_WORKERS = frozenset({"admin", "leader", "operator"})  # corrections, originals
+# Canned replies are national: only admins and leaders with the whole country in scope change
+# them (inbox.work.can_edit_canned), and the matrix's leader is scoped to Oslo.
+NATIONAL_ADMINS = frozenset({"admin"})
+CANNED = "/admin/inbox/canned"
 PUBLIC = None  # allowed for anonymous callers too
 
 # --- the expectation table -----------------------------------------------------------------
@@ -119,6 +123,7 @@ HTML: dict[tuple[str, str], Expect] = {
     ("POST", "/admin/inbox/hours"): Expect(
         USER_ADMINS, form=lambda w, r: {"district": "Oslo", "always": "1"}
     ),
+    ("POST", "/admin/inbox/journal/retry"): Expect(USER_ADMINS),
     ("POST", "/admin/inbox/pages"): Expect(
         USER_ADMINS,
         form=lambda w, r: {
@@ -129,6 +134,31 @@ HTML: dict[tuple[str, str], Expect] = {
             "token": "page-token",
             "active": "1",
         },
+    ),
+    ("GET", CANNED): Expect(USER_ADMINS),  # district leaders see the list, read-only
+    ("GET", f"{CANNED}/new"): Expect(NATIONAL_ADMINS),
+    ("POST", CANNED): Expect(
+        NATIONAL_ADMINS,
+        form=lambda w, r: {"key": f"matrise-{r}", "lang": "nb", "title": "M", "body": "Tekst"},
+    ),
+    ("GET", f"{CANNED}/{{key}}/{{lang}}"): Expect(NATIONAL_ADMINS, url=f"{CANNED}/matrise/nb"),
+    ("POST", f"{CANNED}/{{key}}/{{lang}}"): Expect(
+        NATIONAL_ADMINS,
+        url=f"{CANNED}/matrise/nb",
+        form=lambda w, r: {"title": "Matrise", "body": f"Tekst fra {r}"},
+    ),
+    # the confirmation before the deletion (the admin's deletion happens once, last)
+    ("GET", f"{CANNED}/{{key}}/{{lang}}/delete"): Expect(
+        NATIONAL_ADMINS, url=f"{CANNED}/matrise/en/delete"
+    ),
+    ("POST", f"{CANNED}/{{key}}/{{lang}}/delete"): Expect(
+        NATIONAL_ADMINS, url=f"{CANNED}/matrise/en/delete"
+    ),
+    ("GET", f"{CANNED}/{{key}}/delete"): Expect(
+        NATIONAL_ADMINS, url=f"{CANNED}/matrise-helt/delete"
+    ),
+    ("POST", f"{CANNED}/{{key}}/delete"): Expect(
+        NATIONAL_ADMINS, url=f"{CANNED}/matrise-helt/delete"
     ),
     ("GET", "/inbox"): Expect(INBOX_READERS),
     ("GET", "/inbox/queue"): Expect(INBOX_READERS),
@@ -217,6 +247,18 @@ API: dict[tuple[str, str], Expect] = {
         INBOX_WORKERS, url="/api/v1/messages/{out_message_id}/retry"
     ),
     ("GET", "/api/v1/canned-replies"): Expect(INBOX_READERS),
+    ("POST", "/api/v1/canned-replies"): Expect(
+        NATIONAL_ADMINS,
+        json=lambda w, r: {"key": f"matrise-api-{r}", "lang": "nb", "title": "M", "body": "T"},
+    ),
+    ("PUT", "/api/v1/canned-replies/{key}/{lang}"): Expect(
+        NATIONAL_ADMINS,
+        url="/api/v1/canned-replies/matrise/nb",
+        json=lambda w, r: {"title": "Matrise", "body": f"Tekst fra {r}"},
+    ),
+    ("DELETE", "/api/v1/canned-replies/{key}/{lang}"): Expect(
+        NATIONAL_ADMINS, url="/api/v1/canned-replies/matrise/sv"
+    ),
     ("GET", "/api/v1/inbox/sla"): Expect(INBOX_READERS),
     ("GET", "/api/v1/inbox/feedback"): Expect(INBOX_READERS),
 }
@@ -349,6 +391,11 @@ def world(matrix_settings: Settings) -> Iterator[World]:
         failed = outbound.queue_outbound(session, keyring, conversation, "Svar", "reply")
         failed.delivery = "failed"
         failed_id = failed.id
+        # canned replies the admin may delete: one language per interface, and a whole key
+        versions = [("matrise", "nb"), ("matrise", "en"), ("matrise", "sv"), ("matrise-helt", "nb")]
+        session.add_all(
+            CannedReply(key=key, lang=lang, title="Matrise", body="Tekst") for key, lang in versions
+        )
     engine.dispose()
     with LiveServer(matrix_settings) as server:
         built = World(server, users, target, api_tokens, web_token_ids)

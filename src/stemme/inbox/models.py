@@ -144,11 +144,17 @@ class InboundDelivery(Base):
     encrypted already as the future message's ``raw_encrypted`` (bound to ``uid``), so
     filing moves it without decrypting. The unique key drops a retry of a delivery that is
     still waiting; one already filed is dropped against ``messages`` when filed.
+
+    A row that failed to file waits until ``next_attempt_at`` (backoff); ``last_error`` is
+    the exception's type name only, never its message (which could quote the citizen).
     """
 
     __tablename__ = "inbound_deliveries"
     __table_args__ = (UniqueConstraint("channel", "channel_message_id"),)
-    retention: ClassVar[str] = "intake journal: deleted when filed, seconds after arrival"
+    retention: ClassVar[str] = (
+        "intake journal: deleted when filed, seconds after arrival; a row given up and left"
+        " unreleased is deleted as an original is (STEMME_RETENTION_ORIGINAL_DAYS)"
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uid: Mapped[str] = mapped_column(String(32))
@@ -160,6 +166,8 @@ class InboundDelivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 # The queue's order: urgent first, then conversations waiting for the police (new, open)
@@ -180,6 +188,15 @@ Index("ix_conversations_queue_order", *QUEUE_ORDER)
 def associated_data(message: Message) -> bytes:
     """What binds a message's ciphertext to its row (its random public ``uid``)."""
     return message_associated_data(message.uid)
+
+
+WIPED_ORIGINAL = b""
+"""``raw_encrypted`` of a message whose original was deleted under retention."""
+
+
+def is_wiped(message: Message) -> bool:
+    """Was the original of ``message`` deleted under retention (``stemme.inbox.retention``)?"""
+    return message.raw_encrypted == WIPED_ORIGINAL
 
 
 def message_associated_data(uid: str) -> bytes:
@@ -228,11 +245,15 @@ class Feedback(Base):
     """A citizen's answer to the closing question: a 1–5 rating and a redacted comment."""
 
     __tablename__ = "conversation_feedback"
-    retention: ClassVar[str] = "feedback: redacted, kept 24 months for statistics"
+    retention: ClassVar[str] = (
+        "feedback: redacted, kept 24 months for statistics (outlives its conversation)"
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    # NULL once the conversation is deleted (12 months after closing): the rating and the
+    # redacted comment stay for the district's statistics until their own time is up.
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), unique=True, nullable=True
     )
     channel: Mapped[str] = mapped_column(String(32))
     district: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)

@@ -53,6 +53,7 @@ from stemme.inbox.models import (
     Message,
     TriageLabel,
     associated_data,
+    is_wiped,
     message_associated_data,
 )
 from stemme.inbox.types import InboundMessage, ReceiveResult
@@ -308,6 +309,8 @@ def analyze_message(session: Session, keyring: Keyring, message_id: int) -> Mess
     message = session.get(Message, message_id)
     if message is None:
         raise NotFoundError("Fant ingen melding med id %(id)s.", id=message_id)
+    if is_wiped(message):  # the redacted text and its analysis stay as they are
+        raise NotFoundError("Originalen er slettet fordi oppbevaringstiden er ute.")
     _apply(session, message, _analysis_of(keyring, message))
     return message
 
@@ -947,6 +950,8 @@ def read_original(session: Session, principal: Principal, keyring: Keyring, mess
     """The unredacted original of one message; every read is written to the audit log."""
     principal.require(Permission.READ_ORIGINALS)
     message = _visible_message(session, principal, message_id)
+    if is_wiped(message):
+        raise NotFoundError("Originalen er slettet fordi oppbevaringstiden er ute.")
     original = keyring.decrypt(message.raw_encrypted, associated_data(message))
     audit.record_read(session, principal, "message", message.id, message.conversation.district)
     return original

@@ -24,10 +24,11 @@ from stemme.db import utcnow
 from stemme.errors import StemmeError
 from stemme.identity.access import Permission
 from stemme.identity.models import User
-from stemme.inbox import feedback, labels, service, stats, work
+from stemme.inbox import feedback, labels, service, stats, stuck, work
 from stemme.inbox.models import OUTCOMES, STATUSES, Conversation
 from stemme.inbox.outbound import DELIVERY_ERRORS
 from stemme.privacy.crypto import Keyring
+from stemme.reports import charts
 from stemme.understanding.triage import CATEGORIES
 from stemme.web.deps import (
     AppContext,
@@ -450,11 +451,22 @@ def dashboard_page(
         "inbox/dashboard.html",
         me,
         report=report,
+        weekly_chart=charts.weekly_response_chart(report.weekly, _weekly_labels()),
         answers=answers,
         days=days,
         targets=ctx.settings.first_response_minutes,
         min_group_size=ctx.settings.min_group_size,
         **_label_context(),
+    )
+
+
+def _weekly_labels() -> charts.WeeklyLabels:
+    return charts.WeeklyLabels(
+        week=gettext_("Uke"),
+        conversations=gettext_("Samtaler per uke"),
+        minutes=gettext_("Første svar (minutter)"),
+        median=gettext_("Median"),
+        p90=gettext_("90-persentil"),
     )
 
 
@@ -506,6 +518,7 @@ def _admin_page(
         "platforms": PLATFORMS,
         "page_districts": [d for d in geo.POLICE_DISTRICTS if me.principal.covers(d)],
         "page_form": {},
+        "stuck": stuck.stuck_summary(session, me.principal),
         **data,
     }
     return render_page(request, ctx, "inbox/hours.html", me, status_code=status_code, **values)
@@ -588,3 +601,11 @@ async def post_hours(request: Request, ctx: Ctx, session: DbSession, me: Me) -> 
             error=None if shown else error,
         )
     return redirect("/admin/inbox", "hours_saved", ctx)
+
+
+@router.post("/admin/inbox/journal/retry")
+def post_journal_retry(ctx: Ctx, session: DbSession, me: Me) -> Response:
+    """Try every intake journal row given up (in the user's scope) again (audited); the
+    worker, which looks for due rows a few times a second, files them."""
+    stuck.retry_given_up(session, me.principal)  # MANAGE_INBOX, within the user's districts
+    return redirect("/admin/inbox", "journal_released", ctx)

@@ -32,6 +32,8 @@ FLASH_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "token_revoked": ("success", N_("API-nøkkelen er trukket tilbake.")),
     "district_changed": ("info", N_("Visningen er byttet.")),
+    "canned_saved": ("success", N_("Den ferdige teksten er lagret.")),
+    "canned_deleted": ("success", N_("Den ferdige teksten er slettet.")),
     "reply_queued": ("success", N_("Svaret er lagt i kø for sending.")),
     "note_added": ("success", N_("Notatet er lagret.")),
     "assigned": ("success", N_("Samtalen er tildelt.")),
@@ -40,6 +42,7 @@ FLASH_MESSAGES: dict[str, tuple[str, str]] = {
     "triage_corrected": ("success", N_("Vurderingen er rettet og lagret som treningsdata.")),
     "hours_saved": ("success", N_("Åpningstidene er lagret.")),
     "page_saved": ("success", N_("Siden er lagret.")),
+    "journal_released": ("success", N_("Meldingene som var gitt opp, prøves igjen nå.")),
 }
 
 
