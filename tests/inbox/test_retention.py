@@ -18,7 +18,7 @@ from stemme.config import Settings
 from stemme.db import make_engine, transaction, utcnow
 from stemme.errors import NotFoundError
 from stemme.identity.access import command_line_principal
-from stemme.identity.models import WebSession
+from stemme.identity.models import User, WebSession
 from stemme.inbox import feedback, service, work
 from stemme.inbox.models import (
     ChannelContact,
@@ -257,6 +257,32 @@ def test_journal_rows_given_up_go_when_an_original_would(
     with sessions() as session:
         left = set(session.scalars(select(InboundDelivery.channel_message_id)))
     assert left == {"young", "waiting"}
+
+
+def test_accounts_go_12_months_after_disabling_and_their_work_stays(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    keyring: Keyring,
+    inbound: Inbound,
+    make_user,  # type: ignore[no-untyped-def]
+) -> None:
+    gone, recent, active = (make_user("operator") for _ in range(3))
+    cid = factory.receive(sessions, keyring, inbound(QUESTION, thread="kept")).conversation_id
+    now = utcnow()
+    with transaction(sessions) as session:
+        work.reply(session, factory.principal(gone), keyring, cid, "Vi ser på saken.")
+        for user, days in ((gone, 366), (recent, 300)):
+            session.execute(
+                update(User)
+                .where(User.id == user.id)
+                .values(is_active=False, disabled_at=now - timedelta(days=days))
+            )
+
+    assert _run(sessions, settings)["users"] == 1
+    with sessions() as session:
+        assert set(session.scalars(select(User.id))) == {recent.id, active.id}
+    reply = next(m for m in _messages(sessions, cid) if m.direction == "out")
+    assert reply.author_id is None  # the reply stays, without its author
 
 
 # --- the runner: dry run, batches, audit -------------------------------------------------------

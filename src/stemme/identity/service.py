@@ -331,6 +331,19 @@ def expired_sessions(now: datetime) -> Select[Any]:
     return select(WebSession.id).where(WebSession.expires_at <= now)
 
 
+ACCOUNT_RETENTION = timedelta(days=365)
+
+
+def disabled_accounts(now: datetime) -> Select[Any]:
+    """The ids of the accounts disabled more than ``ACCOUNT_RETENTION`` ago (the accounts'
+    retention rule). Their districts, tokens and sessions go with them; conversations,
+    messages and notes keep their rows with the author or assignee emptied (ON DELETE SET
+    NULL); the audit log keeps its own record of who did what."""
+    return select(User.id).where(
+        User.is_active.is_(False), User.disabled_at <= now - ACCOUNT_RETENTION
+    )
+
+
 def purge_expired_sessions(session: Session) -> int:
     expired = WebSession.id.in_(expired_sessions(utcnow()))
     result = session.execute(delete(WebSession).where(expired))

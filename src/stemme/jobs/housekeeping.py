@@ -9,8 +9,8 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from stemme.config import Settings
-from stemme.identity.models import WebSession
-from stemme.identity.service import expired_sessions
+from stemme.identity.models import User, WebSession
+from stemme.identity.service import disabled_accounts, expired_sessions
 from stemme.inbox.retention import inbox_rules
 from stemme.privacy.retention import RetentionRule, enforce
 
@@ -19,12 +19,22 @@ def _delete_sessions(session: Session, ids: Any) -> None:
     session.execute(delete(WebSession).where(WebSession.id.in_(ids)))
 
 
+def _delete_users(session: Session, ids: Any) -> None:
+    session.execute(delete(User).where(User.id.in_(ids)))
+
+
 def retention_rules(settings: Settings) -> list[RetentionRule]:
     """Every retention rule stemme enforces, with the periods of ``settings``."""
     sessions = RetentionRule(
         "web_sessions", "Innlogginger slettes når de er utløpt", expired_sessions, _delete_sessions
     )
-    return [*inbox_rules(settings), sessions]
+    users = RetentionRule(
+        "users",
+        "Deaktiverte brukere slettes 12 måneder etter deaktiveringen",
+        disabled_accounts,
+        _delete_users,
+    )
+    return [*inbox_rules(settings), sessions, users]
 
 
 def enforce_retention(
