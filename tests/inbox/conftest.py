@@ -11,14 +11,18 @@ from argon2 import PasswordHasher
 from stemme.config import Settings
 from stemme.db import utcnow
 from stemme.identity import passwords
+from stemme.identity.models import User
 from stemme.inbox.types import InboundMessage
 from stemme.privacy.crypto import Keyring
+from tests.conftest import LiveServer
+from tests.helpers import WebClient
 
 URGENT_TEXT = "Hjelp, det er innbrudd hos naboen min nå! Ring meg på 912 34 567, Kari Nordmann"
 QUESTION_TEXT = "Hei, når åpner passkontoret i Tromsø?"
 THANKS_TEXT = "Takk for god hjelp i går"
 
 Inbound = Callable[..., InboundMessage]
+Login = Callable[[User], WebClient]
 
 
 @pytest.fixture
@@ -48,6 +52,22 @@ def inbound() -> Inbound:
         )
 
     return _make
+
+
+@pytest.fixture
+def login(live_server: LiveServer) -> Iterator[Login]:
+    """login(user) -> a web client logged in as ``user`` on the live server (closed after)."""
+    opened: list[WebClient] = []
+
+    def _login(user: User) -> WebClient:
+        web = WebClient(live_server.url)
+        opened.append(web)
+        web.login(user.email)
+        return web
+
+    yield _login
+    for web in opened:
+        web.http.close()
 
 
 @pytest.fixture(scope="package", autouse=True)

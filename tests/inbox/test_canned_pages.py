@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,12 +16,10 @@ from stemme.db import transaction
 from stemme.identity.models import User
 from stemme.inbox.models import Conversation
 from stemme.privacy.crypto import Keyring
-from tests.conftest import LiveServer
 from tests.helpers import WebClient
 from tests.inbox import factory
-from tests.inbox.conftest import Inbound
+from tests.inbox.conftest import Inbound, Login
 
-Login = Callable[[User], WebClient]
 LIST = "/admin/inbox/canned"
 NEW = {
     "key": "pass-fornyelse",
@@ -35,21 +33,6 @@ NEW = {
 def settings(settings: Settings) -> Settings:
     """Without the in-process worker: nothing but the test touches the database."""
     return settings.model_copy(update={"run_jobs_in_process": False})
-
-
-@pytest.fixture
-def login(live_server: LiveServer) -> Iterator[Login]:
-    opened: list[WebClient] = []
-
-    def _login(user: User) -> WebClient:
-        web = WebClient(live_server.url)
-        opened.append(web)
-        web.login(user.email)
-        return web
-
-    yield _login
-    for web in opened:
-        web.http.close()
 
 
 @pytest.fixture

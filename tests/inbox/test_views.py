@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -30,7 +30,7 @@ from stemme.privacy.crypto import Keyring
 from tests.conftest import LiveServer
 from tests.helpers import WebClient
 from tests.inbox import factory
-from tests.inbox.conftest import URGENT_TEXT, Inbound
+from tests.inbox.conftest import URGENT_TEXT, Inbound, Login
 
 CLI = command_line_principal("test")
 QUESTION = "Hei, hvordan fornyer jeg passet mitt? Ring meg på 912 34 567"
@@ -38,28 +38,11 @@ CRIME = "Jeg vil anmelde et innbrudd i bilen min i går"
 QUEUE_LINK = re.compile(r'id="q-(\d+)"')
 QUEUE_URL = re.compile(r'hx-get="/inbox/queue\?([^"]*)"')
 
-Login = Callable[[User], WebClient]
-
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The test settings without the in-process worker (see the module docstring)."""
     return settings.model_copy(update={"run_jobs_in_process": False})
-
-
-@pytest.fixture
-def login(live_server: LiveServer) -> Iterator[Login]:
-    opened: list[WebClient] = []
-
-    def _login(user: User) -> WebClient:
-        web = WebClient(live_server.url)
-        opened.append(web)
-        web.login(user.email)
-        return web
-
-    yield _login
-    for web in opened:
-        web.http.close()
 
 
 @dataclass

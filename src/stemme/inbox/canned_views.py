@@ -13,21 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from stemme.errors import ConflictError, NotFoundError
 from stemme.inbox import work
 from stemme.inbox.labels import LANGUAGE_LABELS
-from stemme.web.deps import AppContext, DbSession, WebUser, app_context, verify_csrf, web_user
+from stemme.inbox.views import On, Screen
+from stemme.web.deps import verify_csrf
 from stemme.web.i18n import gettext_
 from stemme.web.pages import redirect, render_page
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-Ctx = Annotated[AppContext, Depends(app_context)]
-Me = Annotated[WebUser, Depends(web_user)]
 Field = Annotated[str, Form()]
 
 LIST_URL = "/admin/inbox/canned"
@@ -43,21 +42,6 @@ class CannedForm:
     lang: str = work.FALLBACK_LANGUAGE
     title: str = ""
     body: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Screen:
-    request: Request
-    ctx: AppContext
-    session: Session
-    me: WebUser
-
-
-def _screen(request: Request, ctx: Ctx, session: DbSession, me: Me) -> Screen:
-    return Screen(request, ctx, session, me)
-
-
-On = Annotated[Screen, Depends(_screen)]
 
 
 def _language_labels() -> dict[str, str]:
