@@ -25,7 +25,7 @@ from stemme.db import transaction, utcnow
 from stemme.identity.access import command_line_principal
 from stemme.identity.models import User
 from stemme.inbox import outbound, work
-from stemme.inbox.models import Conversation, Feedback, Message, TriageLabel
+from stemme.inbox.models import WIPED_ORIGINAL, Conversation, Feedback, Message, TriageLabel
 from stemme.privacy.crypto import Keyring
 from tests.conftest import LiveServer
 from tests.helpers import WebClient
@@ -497,6 +497,21 @@ def test_reading_the_original_is_audited(
         )
     vest = _conversation(sessions, arranged.vest).messages[0]
     assert web.post(f"/inbox/messages/{vest.id}/original").status_code == 404
+
+
+def test_a_deleted_original_is_said_so_instead_of_offered(
+    login: Login, arranged: Arranged, sessions: sessionmaker[Session]
+) -> None:
+    incoming = _conversation(sessions, arranged.question).messages[0]
+    with transaction(sessions) as session:  # what the retention rule does after 90 days
+        stored = session.get(Message, incoming.id)
+        assert stored is not None
+        stored.raw_encrypted = WIPED_ORIGINAL
+    web = login(arranged.operator)
+    page = web.get(f"/inbox/{arranged.question}").text
+    assert "Originalen er slettet fordi oppbevaringstiden er ute." in page
+    assert f"/inbox/messages/{incoming.id}/original" not in page
+    assert web.post(f"/inbox/messages/{incoming.id}/original").status_code == 404
 
 
 def test_a_canned_reply_fills_the_reply_box(

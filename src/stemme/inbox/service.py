@@ -810,6 +810,7 @@ class MessageView:
     delivery: str | None = None
     delivery_error: str | None = None
     author_id: int | None = None
+    original_deleted: bool = False  # under retention: only the redacted text is left
 
 
 @dataclass(frozen=True, slots=True)
@@ -940,6 +941,7 @@ def _message_view(message: Message) -> MessageView:
         delivery=message.delivery,
         delivery_error=message.delivery_error,
         author_id=message.author_id,
+        original_deleted=is_wiped(message),
     )
 
 
