@@ -105,7 +105,10 @@ def _wire_channels(app: FastAPI, ctx: AppContext) -> None:
         app.state.stemme_intake = make_intake(ctx.engine, keyring)
         app.state.stemme_email_intake = make_email_intake(ctx.sessions, keyring)
         app.state.stemme_webchat = Webchat(
-            ctx.sessions, keyring, ctx.settings.webchat_messages_per_minute
+            ctx.sessions,
+            keyring,
+            ctx.settings.webchat_messages_per_minute,
+            shared_limits_secret=ctx.settings.secret_key.encode(),
         )
 
 

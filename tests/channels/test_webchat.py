@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from stemme.channels import webchat, webchat_routes
+from stemme.channels import ratelimit, webchat, webchat_routes
 from stemme.channels.senders import StoredSender
 from stemme.config import Settings
 from stemme.db import transaction
@@ -41,7 +41,7 @@ class Clock:
 
 def test_rate_limiter_allows_a_burst_then_refills() -> None:
     clock = Clock()
-    limiter = webchat.RateLimiter(per_minute=6, clock=clock)  # one token per 10 s
+    limiter = ratelimit.RateLimiter(per_minute=6, clock=clock)  # one token per 10 s
     assert [limiter.take("a") for _ in range(6)] == [0.0] * 6
     wait = limiter.take("a")
     assert wait == pytest.approx(10.0)
@@ -55,9 +55,9 @@ def test_rate_limiter_allows_a_burst_then_refills() -> None:
 
 def test_rate_limiter_check_raises_with_retry_after() -> None:
     clock = Clock()
-    limiter = webchat.RateLimiter(per_minute=1, capacity=1, clock=clock)
+    limiter = ratelimit.RateLimiter(per_minute=1, capacity=1, clock=clock)
     limiter.check("chat", "address")
-    with pytest.raises(webchat.RateLimitedError) as caught:
+    with pytest.raises(ratelimit.RateLimitedError) as caught:
         limiter.check("chat", "address")
     assert caught.value.status == 429
     assert caught.value.retry_after == 60
@@ -65,7 +65,7 @@ def test_rate_limiter_check_raises_with_retry_after() -> None:
 
 def test_rate_limiter_forgets_full_buckets() -> None:
     clock = Clock()
-    limiter = webchat.RateLimiter(per_minute=60, clock=clock, max_keys=10)
+    limiter = ratelimit.RateLimiter(per_minute=60, clock=clock, max_keys=10)
     for key in range(10):
         limiter.take(key)
     clock.now += 120  # every bucket is full again
@@ -153,7 +153,7 @@ def test_an_address_guessing_tokens_is_slowed_down(
     for _ in range(60):
         with pytest.raises(webchat.AuthenticationError):
             chats.check_token("192.0.2.1", "guess")
-    with pytest.raises(webchat.RateLimitedError):
+    with pytest.raises(ratelimit.RateLimitedError):
         chats.check_token("192.0.2.1", "guess")
     with pytest.raises(webchat.AuthenticationError):  # another address is not affected
         chats.check_token("192.0.2.2", "guess")

@@ -11,28 +11,30 @@ Framework-free; the HTTP adapter is ``stemme.channels.webchat_routes``.
 * The citizen sees their own messages and our outbound messages once delivered (the web chat
   ``StoredSender`` marks them sent at once); both are decrypted only for the token holder.
   Nothing here logs or audits message text.
-* ``RateLimiter`` is a small in-memory token bucket per key (client address, chat).
+* Rate limits are token buckets per key (client address, chat): in memory with one web
+  process, in the database with several (``stemme.channels.ratelimit``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import re
 import secrets
-import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import Engine, and_, delete, exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from stemme import geo
+from stemme.channels.ratelimit import (
+    RateLimiter,
+    SharedRateLimiter,
+    TokenBuckets,
+)
 from stemme.db import reader, transaction, utcnow
 from stemme.errors import N_, AuthenticationError, InvalidInputError, NotFoundError, StemmeError
 from stemme.inbox.feedback import record_feedback
@@ -56,15 +58,6 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 # --- errors ---------------------------------------------------------------------------------
-
-
-class RateLimitedError(StemmeError):
-    status = 429
-    title = N_("For mange meldinger")
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(N_("Du har sendt mange meldinger på kort tid. Vent litt og prøv igjen."))
-        self.retry_after = max(1, math.ceil(retry_after))
 
 
 class BodyTooLargeError(StemmeError):
@@ -99,79 +92,37 @@ def _unknown_chat() -> AuthenticationError:
 # --- rate limiting ----------------------------------------------------------------------------
 
 
-class RateLimiter:
-    """Token buckets: ``capacity`` requests at once, refilled at ``per_minute`` per minute.
-
-    Keys are whatever identifies a client (an address, a chat id). Full buckets are forgotten
-    now and then, so memory stays bounded by the clients active in the last minute or so.
-    """
-
-    def __init__(
-        self,
-        per_minute: float,
-        capacity: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 50_000,
-    ) -> None:
-        self.rate = max(per_minute, 0.001) / 60.0
-        self.capacity = max(1.0, capacity if capacity is not None else per_minute)
-        self.clock = clock
-        self.max_keys = max_keys
-        self._buckets: dict[object, tuple[float, float]] = {}  # key -> (tokens, at)
-        self._lock = threading.Lock()
-
-    def take(self, key: object) -> float:
-        """Spend one token: 0.0 when allowed, else the seconds until one is available."""
-        now = self.clock()
-        with self._lock:
-            tokens, at = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - at) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                if len(self._buckets) > self.max_keys:
-                    self._forget_full(now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
-
-    def check(self, *keys: object) -> None:
-        """Spend one token of every key; RateLimitedError with the longest wait if one is out."""
-        waits = [self.take(key) for key in keys]
-        wait = max(waits, default=0.0)
-        if wait > 0:
-            raise RateLimitedError(wait)
-
-    def _forget_full(self, now: float) -> None:
-        full = [
-            key
-            for key, (tokens, at) in self._buckets.items()
-            if tokens + (now - at) * self.rate >= self.capacity
-        ]
-        for key in full:
-            del self._buckets[key]
-
-
 @dataclass
 class Limits:
     """The buckets of one app, per chat and per client address."""
 
-    messages: RateLimiter  # per chat: settings.webchat_messages_per_minute
-    messages_per_address: RateLimiter  # many citizens can share an address (mobile, offices)
-    starts: RateLimiter  # new chats per address
-    reads: RateLimiter  # history and stream (re)connections per chat
-    reads_per_address: RateLimiter
-    unknown_tokens: RateLimiter  # failed authentications per address
+    messages: TokenBuckets  # per chat: settings.webchat_messages_per_minute
+    messages_per_address: TokenBuckets  # many citizens can share an address (mobile, offices)
+    starts: TokenBuckets  # new chats per address
+    reads: TokenBuckets  # history and stream (re)connections per chat
+    reads_per_address: TokenBuckets
+    unknown_tokens: TokenBuckets  # failed authentications per address
 
     @classmethod
-    def for_rate(cls, messages_per_minute: int) -> Limits:
+    def for_rate(
+        cls, messages_per_minute: int, shared: tuple[Engine, bytes] | None = None
+    ) -> Limits:
+        """In memory, or with ``shared`` = (engine, secret) in the database, where every web
+        process of a PostgreSQL deployment counts against the same limits."""
         per_minute = max(1, messages_per_minute)
+
+        def limit(name: str, rate: float) -> TokenBuckets:
+            if shared is None:
+                return RateLimiter(rate)
+            return SharedRateLimiter(shared[0], f"webchat.{name}", rate, shared[1])
+
         return cls(
-            messages=RateLimiter(per_minute),
-            messages_per_address=RateLimiter(per_minute * 5),
-            starts=RateLimiter(10),
-            reads=RateLimiter(120),
-            reads_per_address=RateLimiter(600),
-            unknown_tokens=RateLimiter(60),
+            messages=limit("messages", per_minute),
+            messages_per_address=limit("messages_per_address", per_minute * 5),
+            starts=limit("starts", 10),
+            reads=limit("reads", 120),
+            reads_per_address=limit("reads_per_address", 600),
+            unknown_tokens=limit("unknown_tokens", 60),
         )
 
 
@@ -481,10 +432,17 @@ class Webchat:
         sessions: sessionmaker[Session],
         keyring: Keyring,
         messages_per_minute: int,
+        shared_limits_secret: bytes | None = None,
     ) -> None:
+        """``shared_limits_secret``: keep the rate limits in the database (keyed by it), so
+        that several web processes share them; on SQLite (one process) they stay in memory."""
         self.sessions = sessions
         self.keyring = keyring
-        self.limits = Limits.for_rate(messages_per_minute)
+        engine: Engine = sessions.kw["bind"]
+        shared = None
+        if shared_limits_secret is not None and engine.dialect.name != "sqlite":
+            shared = (engine, shared_limits_secret)
+        self.limits = Limits.for_rate(messages_per_minute, shared)
 
     def start(self, address: str, body: object) -> tuple[str, WebchatSession]:
         self.limits.starts.check(("start", address))

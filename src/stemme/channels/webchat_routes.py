@@ -41,6 +41,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from starlette.concurrency import run_in_threadpool
 
 from stemme import geo
+from stemme.channels.ratelimit import RateLimitedError
 from stemme.channels.webchat import (
     LANGUAGES,
     MAX_BODY_BYTES,
@@ -48,7 +49,6 @@ from stemme.channels.webchat import (
     BodyTooLargeError,
     ChatUnavailableError,
     MalformedRequestError,
-    RateLimitedError,
     UnsupportedMediaTypeError,
     Webchat,
 )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
+from stemme.channels.ratelimit import RateBucket, idle_buckets
 from stemme.config import Settings
 from stemme.identity.models import User, WebSession
 from stemme.identity.service import disabled_accounts, expired_sessions
@@ -23,6 +24,10 @@ def _delete_users(session: Session, ids: Any) -> None:
     session.execute(delete(User).where(User.id.in_(ids)))
 
 
+def _delete_buckets(session: Session, keys: Any) -> None:
+    session.execute(delete(RateBucket).where(RateBucket.key.in_(keys)))
+
+
 def retention_rules(settings: Settings) -> list[RetentionRule]:
     """Every retention rule stemme enforces, with the periods of ``settings``."""
     sessions = RetentionRule(
@@ -34,7 +39,13 @@ def retention_rules(settings: Settings) -> list[RetentionRule]:
         disabled_accounts,
         _delete_users,
     )
-    return [*inbox_rules(settings), sessions, users]
+    buckets = RetentionRule(
+        "rate_buckets",
+        "Tellere for fartsgrenser slettes etter en time uten bruk",
+        idle_buckets,
+        _delete_buckets,
+    )
+    return [*inbox_rules(settings), sessions, users, buckets]
 
 
 def enforce_retention(
