@@ -7,6 +7,7 @@ automatic answer and feedback row, whatever the batch boundaries.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -282,6 +283,37 @@ def test_a_correction_made_while_the_pipeline_ran_wins(
         assert (conversation.category, conversation.urgent) == ("question", False)
         assert not conversation.emergency_replied
         assert factory.outbound_of(session, conversation.id) == []
+
+
+def test_a_correction_waiting_for_a_running_analysis_lands_on_top_of_it(
+    sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    """PostgreSQL: the worker holds the claimed row while it analyses; a correction sent
+    meanwhile waits, then sees the analysis and overrides it (conversation included)."""
+    if sessions.kw["bind"].dialect.name == "sqlite":
+        pytest.skip("SQLite serialises writing transactions from their start")
+    result = factory.receive(sessions, keyring, inbound(URGENT_TEXT), analyse=False)
+    corrected = threading.Event()
+
+    def correct() -> None:
+        with transaction(sessions) as session:
+            service.correct_triage(session, CLI, result.message_id, "tip", urgent=False)
+        corrected.set()
+
+    with transaction(sessions) as session:  # as the PostgreSQL worker: claim, analyse, store
+        analysed = service.analyze_claimed(keyring, service.claim_pending(session))
+        operator = threading.Thread(target=correct)
+        operator.start()
+        assert not corrected.wait(0.5)  # it waits for the claimed row
+        assert service.store_analyses(session, keyring, analysed) == 1
+    operator.join(10)
+    assert corrected.is_set()
+    with sessions() as session:
+        message = session.get(Message, result.message_id)
+        assert message is not None
+        assert (message.category, message.urgent) == ("tip", False)
+        conversation = message.conversation
+        assert (conversation.category, conversation.urgent) == ("tip", False)
 
 
 def test_a_message_analysed_since_it_was_claimed_is_skipped(

@@ -973,7 +973,12 @@ def correct_triage(
             valid=", ".join(CATEGORIES),
         )
     message = _visible_message(session, principal, message_id)
+    # The worker may be analysing this message now, holding its row (PostgreSQL): wait for
+    # it and read what it stored, so the correction lands on top of the analysis. Otherwise
+    # the conversation's urgency read before would look unchanged and not be written back.
+    session.refresh(message, with_for_update=True)
     conversation = message.conversation
+    session.refresh(conversation)
     previous = {"category": message.category, "urgent": message.urgent}
     label = TriageLabel(
         message_id=message.id,
