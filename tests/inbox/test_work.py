@@ -442,6 +442,26 @@ def test_transfer_moves_the_conversation_unassigned_and_out_of_scope(
     work.assign(db, vest, oslo_conversation, people.vest.id)
 
 
+def test_a_transfer_sticks_when_the_citizen_names_another_place(
+    sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound, people: People
+) -> None:
+    """The batch path (the worker) and the single-message path (re-analysis) both keep an
+    operator's transfer; before it, a named place still moves the conversation."""
+    first = factory.receive(sessions, keyring, inbound("Noen stjal sykkelen min i Bergen"))
+    with transaction(sessions) as session:
+        assert _conversation(session, first.conversation_id).district == "Vest"
+        work.transfer(session, factory.principal(people.national), first.conversation_id, "Oslo")
+    later = factory.receive(sessions, keyring, inbound("Den står nå ved Tromsø havn"))
+    assert later.conversation_id == first.conversation_id
+    with transaction(sessions) as session:
+        service.analyze_message(session, keyring, later.message_id)
+        conversation = _conversation(session, first.conversation_id)
+        assert (conversation.district, conversation.district_transferred) == ("Oslo", True)
+        message = session.get(Message, later.message_id)
+        assert message is not None
+        assert message.district == "Troms"  # the message still says where it is about
+
+
 def test_transfer_to_the_same_district_is_a_no_op(
     db: Session, people: People, oslo_conversation: int
 ) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     case,
+    false,
     literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -70,6 +71,10 @@ class Conversation(Base):
     category: Mapped[str | None] = mapped_column(String(32), nullable=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     triage_corrected: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An operator moved it: the places named in later messages no longer move it back.
+    district_transferred: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     status: Mapped[str] = mapped_column(String(16), default="new")
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True

@@ -434,6 +434,7 @@ class _ConversationState:
     category: str | None
     urgent: bool
     triage_corrected: bool
+    district_transferred: bool
     status: str
     lang: str | None
     emergency_replied: bool
@@ -570,7 +571,7 @@ def _store_batched(session: Session, keyring: Keyring, results: list[_Result]) -
         if newer is None or newer < r.stored.id:
             if not conversation.triage_corrected:
                 conversation.category = r.category
-            if r.analysis.district:
+            if r.analysis.district and not conversation.district_transferred:
                 conversation.district = r.analysis.district
         if conversation.district is None:
             conversation.district = conversation.channel_district
@@ -622,6 +623,7 @@ def _conversation_states(
             Conversation.category,
             Conversation.urgent,
             Conversation.triage_corrected,
+            Conversation.district_transferred,
             Conversation.status,
             Conversation.lang,
             Conversation.emergency_replied,
@@ -642,6 +644,7 @@ def _conversation_states(
             category=row.category,
             urgent=row.urgent,
             triage_corrected=row.triage_corrected,
+            district_transferred=row.district_transferred,
             status=row.status,
             lang=row.lang,
             emergency_replied=row.emergency_replied,
@@ -738,7 +741,7 @@ def _apply(session: Session, message: Message, result: Analysis) -> None:
     if _is_latest_analysed(session, message):
         if not conversation.triage_corrected:
             conversation.category = message.category
-        if message.district:
+        if message.district and not conversation.district_transferred:
             conversation.district = message.district
     if conversation.district is None:
         conversation.district = conversation.channel_district

@@ -521,6 +521,7 @@ def transfer(
     if previous == district:
         return conversation  # already there: nothing to do
     conversation.district = district
+    conversation.district_transferred = True  # later messages' places do not move it back
     conversation.assignee_id = None
     if conversation.status != "closed":
         conversation.status = "new"
