@@ -66,6 +66,8 @@ FIRST_RETRY_SECONDS = 2.0
 RETRY_FACTOR = 4
 MAX_RETRY_SECONDS = 600.0
 _JOURNAL = cast(Table, InboundDelivery.__table__)
+GIVEN_UP = _JOURNAL.c.attempts >= MAX_FILING_ATTEMPTS
+"""The journal rows the worker gave up (left to an administrator, and to retention)."""
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -77,7 +79,7 @@ def retry_delay(attempts: int) -> timedelta:
 def _due(now: datetime) -> ColumnElement[bool]:
     """Rows to file now: not given up, and not waiting out a backoff."""
     return and_(
-        _JOURNAL.c.attempts < MAX_FILING_ATTEMPTS,
+        ~GIVEN_UP,
         or_(_JOURNAL.c.next_attempt_at.is_(None), _JOURNAL.c.next_attempt_at <= now),
     )
 

@@ -26,7 +26,7 @@ from sqlalchemy import Select, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from stemme.config import Settings
-from stemme.inbox.journal import MAX_FILING_ATTEMPTS
+from stemme.inbox.journal import GIVEN_UP
 from stemme.inbox.models import WIPED_ORIGINAL as WIPED
 from stemme.inbox.models import (
     ChannelContact,
@@ -91,7 +91,7 @@ def inbox_rules(settings: Settings) -> list[RetentionRule]:
             "journal_given_up",
             f"Meldinger som ikke kunne arkiveres, slettes etter {original.days} dager",
             lambda now: select(InboundDelivery.id).where(
-                InboundDelivery.attempts >= MAX_FILING_ATTEMPTS,
+                GIVEN_UP,
                 InboundDelivery.received_at <= now - original,
             ),
             _delete_given_up,

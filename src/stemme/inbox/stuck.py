@@ -24,13 +24,12 @@ from stemme.db import utcnow
 from stemme.errors import NotFoundError
 from stemme.identity import audit
 from stemme.identity.access import Permission, Principal
-from stemme.inbox.journal import MAX_FILING_ATTEMPTS
+from stemme.inbox.journal import GIVEN_UP, MAX_FILING_ATTEMPTS
 from stemme.inbox.models import InboundDelivery
 
 STUCK_AFTER = timedelta(minutes=5)  # the backoff of all attempts spans about three minutes
 
 _JOURNAL = cast(Table, InboundDelivery.__table__)
-_GIVEN_UP = _JOURNAL.c.attempts >= MAX_FILING_ATTEMPTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +57,7 @@ class StuckSummary:
 
 def _stuck(principal: Principal, now: datetime) -> ColumnElement[bool]:
     principal.require(Permission.MANAGE_INBOX)
-    return or_(_GIVEN_UP, _JOURNAL.c.received_at < now - STUCK_AFTER) & principal.scope_filter(
+    return or_(GIVEN_UP, _JOURNAL.c.received_at < now - STUCK_AFTER) & principal.scope_filter(
         _JOURNAL.c.channel_district
     )
 
@@ -91,7 +90,7 @@ def stuck_summary(
     where = _stuck(principal, now or utcnow())
     query = select(
         func.count(),
-        func.coalesce(func.sum(case((_GIVEN_UP, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((GIVEN_UP, 1), else_=0)), 0),
         func.min(_JOURNAL.c.received_at),
     ).where(where)
     count, given_up, oldest = session.execute(query).one()
@@ -115,7 +114,7 @@ def retry_one(session: Session, principal: Principal, row_id: int) -> None:
 def retry_given_up(session: Session, principal: Principal) -> int:
     """Release every given-up row in the principal's scope; how many were released."""
     principal.require(Permission.MANAGE_INBOX)
-    released = _release(session, _GIVEN_UP & principal.scope_filter(_JOURNAL.c.channel_district))
+    released = _release(session, GIVEN_UP & principal.scope_filter(_JOURNAL.c.channel_district))
     audit.record(
         session,
         principal,
