@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from typing import Any
 
+import httpx
 import pytest
 from argon2 import PasswordHasher
 
@@ -15,7 +17,7 @@ from stemme.identity.models import User
 from stemme.inbox.types import InboundMessage
 from stemme.privacy.crypto import Keyring
 from tests.conftest import LiveServer
-from tests.helpers import WebClient
+from tests.helpers import WebClient, api_headers
 
 URGENT_TEXT = "Hjelp, det er innbrudd hos naboen min nå! Ring meg på 912 34 567, Kari Nordmann"
 QUESTION_TEXT = "Hei, når åpner passkontoret i Tromsø?"
@@ -23,6 +25,7 @@ THANKS_TEXT = "Takk for god hjelp i går"
 
 Inbound = Callable[..., InboundMessage]
 Login = Callable[[User], WebClient]
+Call = Callable[..., httpx.Response]  # call(method, path under /api/v1, token, **httpx kwargs)
 
 
 @pytest.fixture
@@ -68,6 +71,17 @@ def login(live_server: LiveServer) -> Iterator[Login]:
     yield _login
     for web in opened:
         web.http.close()
+
+
+@pytest.fixture
+def call(live_server: LiveServer) -> Iterator[Call]:
+    """call(method, path, token) -> the JSON API's response, with the token as bearer."""
+    with httpx.Client(base_url=f"{live_server.url}/api/v1", timeout=30) as http:
+
+        def _call(method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
+            return http.request(method, path, headers=api_headers(token), **kwargs)
+
+        yield _call
 
 
 @pytest.fixture(scope="package", autouse=True)

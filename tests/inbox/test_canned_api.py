@@ -3,7 +3,7 @@ leaders, problem+json with every invalid field, and GET's contract unchanged."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,10 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from stemme.identity import service
 from stemme.identity.models import AuditEvent, User
-from tests.conftest import LiveServer
-from tests.helpers import api_headers
+from tests.inbox.conftest import Call
 
-Call = Callable[..., httpx.Response]
 TokenFor = Callable[..., str]
 
 
@@ -48,16 +46,6 @@ def token_for(sessions: sessionmaker[Session]) -> TokenFor:
             return service.create_token(session, service.principal_of(owner), owner, "api")[1]
 
     return _make
-
-
-@pytest.fixture
-def call(live_server: LiveServer) -> Iterator[Call]:
-    with httpx.Client(base_url=f"{live_server.url}/api/v1", timeout=30) as http:
-
-        def _call(method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
-            return http.request(method, path, headers=api_headers(token), **kwargs)
-
-        yield _call
 
 
 def _problem(response: httpx.Response, status: int) -> dict[str, Any]:

@@ -3,7 +3,7 @@ status, retries, canned replies and the figures; problem+json errors in Norwegia
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,15 +20,11 @@ from stemme.identity.models import User
 from stemme.inbox import auto, outbound, work
 from stemme.inbox.models import Feedback
 from stemme.privacy.crypto import Keyring
-from tests.conftest import LiveServer
-from tests.helpers import api_headers
 from tests.inbox import factory
-from tests.inbox.conftest import Inbound
+from tests.inbox.conftest import Call, Inbound
 
 CLI = command_line_principal("test")
 QUESTION = "Hei, hvordan fornyer jeg passet mitt? Ring meg på 912 34 567"
-
-Call = Callable[..., httpx.Response]
 
 
 @pytest.fixture
@@ -76,16 +72,6 @@ def world(
         _token(sessions, analyst),
         national,
     )
-
-
-@pytest.fixture
-def call(live_server: LiveServer) -> Iterator[Call]:
-    with httpx.Client(base_url=f"{live_server.url}/api/v1", timeout=30) as http:
-
-        def _call(method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
-            return http.request(method, path, headers=api_headers(token), **kwargs)
-
-        yield _call
 
 
 def _problem(response: httpx.Response, status: int, detail: str | None = None) -> dict[str, Any]:
