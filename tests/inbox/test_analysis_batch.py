@@ -316,6 +316,38 @@ def test_a_correction_waiting_for_a_running_analysis_lands_on_top_of_it(
         assert (conversation.category, conversation.urgent) == ("tip", False)
 
 
+def test_a_transfer_made_while_the_message_is_analysed_sticks(
+    sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
+) -> None:
+    """PostgreSQL: a transfer committed while the worker analyses is read by the worker when
+    it takes the conversation; one still open is waited for."""
+    if sessions.kw["bind"].dialect.name == "sqlite":
+        pytest.skip("SQLite serialises writing transactions from their start")
+    result = factory.receive(sessions, keyring, inbound("Sykkelen min ble stjålet i Bergen"))
+    later = factory.receive(
+        sessions, keyring, inbound("Nå står den i Tromsø sentrum"), analyse=False
+    )
+    transferred = threading.Event()
+
+    def transfer() -> None:
+        with transaction(sessions) as session:
+            work.transfer(session, CLI, result.conversation_id, "Oslo")
+            transferred.set()
+            threading.Event().wait(0.3)  # still open when the worker wants the conversation
+
+    with transaction(sessions) as session:
+        analysed = service.analyze_claimed(keyring, service.claim_pending(session))
+        operator = threading.Thread(target=transfer)
+        operator.start()
+        assert transferred.wait(5)
+        assert service.store_analyses(session, keyring, analysed) == 1
+    operator.join(10)
+    with sessions() as session:
+        conversation = session.get(Conversation, later.conversation_id)
+        assert conversation is not None
+        assert conversation.district == "Oslo"
+
+
 def test_a_message_analysed_since_it_was_claimed_is_skipped(
     sessions: sessionmaker[Session], keyring: Keyring, inbound: Inbound
 ) -> None:

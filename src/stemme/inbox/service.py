@@ -630,7 +630,14 @@ def _conversation_states(
             Conversation.out_of_hours_replied,
             summary.c.any_urgent,
             summary.c.newest_other,
-        ).join(summary, summary.c.conversation_id == Conversation.id)
+        )
+        .join(summary, summary.c.conversation_id == Conversation.id)
+        # Locked, so an operator's change in progress (a transfer, a correction) is waited
+        # for and read, not overwritten (PostgreSQL; SQLite serialises writers anyway).
+        # Operators lock a conversation after its message, as the worker does, and workers
+        # lock theirs in id order: no deadlock.
+        .order_by(Conversation.id)
+        .with_for_update(of=Conversation)
     ).all()
     states: dict[int, _ConversationState] = {}
     any_urgent: dict[int, bool] = {}
