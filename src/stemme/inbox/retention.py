@@ -38,7 +38,7 @@ from stemme.inbox.models import (
     TriageLabel,
     WebchatSession,
 )
-from stemme.privacy.retention import RetentionRule
+from stemme.privacy.retention import RetentionRule, delete_rows
 
 log = logging.getLogger("stemme.retention")
 
@@ -71,13 +71,13 @@ def inbox_rules(settings: Settings) -> list[RetentionRule]:
             "feedback",
             f"Tilbakemeldinger slettes etter {feedback.days} dager",
             lambda now: select(Feedback.id).where(Feedback.created_at <= now - feedback),
-            lambda session, ids: _delete(session, Feedback, Feedback.id, ids),
+            delete_rows(Feedback.id),
         ),
         RetentionRule(
             "channel_contacts",
             "Kontaktopplysninger slettes når tråden ikke har flere samtaler",
             _orphan_contacts,
-            lambda session, keys: _delete(session, ChannelContact, ChannelContact.thread_key, keys),
+            delete_rows(ChannelContact.thread_key),
         ),
         RetentionRule(
             "webchat_sessions",
@@ -85,7 +85,7 @@ def inbox_rules(settings: Settings) -> list[RetentionRule]:
             lambda now: select(WebchatSession.id).where(
                 WebchatSession.last_seen_at <= now - webchat
             ),
-            lambda session, ids: _delete(session, WebchatSession, WebchatSession.id, ids),
+            delete_rows(WebchatSession.id),
         ),
         RetentionRule(
             "journal_given_up",
@@ -101,7 +101,7 @@ def inbox_rules(settings: Settings) -> list[RetentionRule]:
 
 def _delete_given_up(session: Session, ids: Sequence[Any]) -> None:
     log.error("intake journal: given-up rows deleted under retention", extra={"count": len(ids)})
-    _delete(session, InboundDelivery, InboundDelivery.id, ids)
+    delete_rows(InboundDelivery.id)(session, ids)
 
 
 def _closed_before(cutoff: datetime) -> Select[Any]:
@@ -132,7 +132,7 @@ def _delete_conversations(session: Session, ids: Sequence[Any]) -> None:
     session.execute(
         update(Feedback).where(Feedback.conversation_id.in_(ids)).values(conversation_id=None)
     )
-    _delete(session, Conversation, Conversation.id, ids)
+    delete_rows(Conversation.id)(session, ids)
 
 
 def _orphan_contacts(now: datetime) -> Select[Any]:
@@ -143,7 +143,3 @@ def _orphan_contacts(now: datetime) -> Select[Any]:
     return select(ChannelContact.thread_key).where(
         ~thread_left, ChannelContact.updated_at <= now - _CONTACT_GRACE
     )
-
-
-def _delete(session: Session, model: Any, key: Any, keys: Sequence[Any]) -> None:
-    session.execute(delete(model).where(key.in_(keys)))

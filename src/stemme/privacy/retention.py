@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from stemme.db import reader, transaction, utcnow
 from stemme.identity import audit
@@ -37,6 +37,16 @@ class RetentionRule:
     description: str
     due: Callable[[datetime], Select[Any]]  # one column: the key of each due row
     apply: Callable[[Session, Sequence[Any]], None]
+
+
+def delete_rows(key: InstrumentedAttribute[Any]) -> Callable[[Session, Sequence[Any]], None]:
+    """The ``apply`` of a rule whose due rows are simply deleted; ``key`` is the column its
+    query selects."""
+
+    def apply(session: Session, keys: Sequence[Any]) -> None:
+        session.execute(delete(key.class_).where(key.in_(keys)))
+
+    return apply
 
 
 def enforce(
