@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from stemme.db import transaction, utcnow
+from stemme.db import reader, transaction, utcnow
 from stemme.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -237,6 +238,59 @@ def test_filters_and_pages(sessions: sessionmaker[Session], receive: Receive) ->
         assert (count, len(page2)) == (5, 2)
         with pytest.raises(InvalidInputError):
             service.list_conversations(session, NATIONAL, ConversationFilter(status="lost"))
+
+
+@contextmanager
+def _analysed_after_the_conversation_is_read(engine: Engine, message_id: int) -> Iterator[None]:
+    """While it runs: as soon as a statement has read a conversation's queue columns, the
+    message is "analysed" in another transaction and committed (the worker, racing a read)."""
+    done = False
+
+    def analyse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        nonlocal done
+        if done or "conversations.last_message_at" not in statement:
+            return
+        done = True
+        with engine.begin() as other:
+            other.execute(
+                update(Message)
+                .where(Message.id == message_id)
+                .values(redacted_text=Message.redacted_text + " (later)")
+            )
+
+    event.listen(engine, "after_cursor_execute", analyse)
+    try:
+        yield
+    finally:
+        event.remove(engine, "after_cursor_execute", analyse)
+    assert done
+
+
+def test_a_conversation_and_its_messages_are_read_in_one_snapshot(
+    engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, receive: Receive
+) -> None:
+    """Read as one statement, a conversation never shows a message the worker analysed
+    after the conversation was read (on PostgreSQL a second statement would see it: the
+    API once listed an emergency's redacted text on a conversation not yet urgent)."""
+    message_id = receive(URGENT_TEXT)
+    with transaction(sessions) as session:
+        service.analyze_pending(session, keyring)
+        conversation_id = _conversation_of(session, message_id).id
+    for earlier_changes, read in enumerate(
+        (
+            lambda s: service.list_conversations(s, NATIONAL, ConversationFilter())[1][0],
+            lambda s: service.get_conversation(s, NATIONAL, conversation_id),
+        )
+    ):
+        with (
+            reader(sessions) as session,
+            _analysed_after_the_conversation_is_read(engine, message_id),
+        ):
+            view = read(session)
+        text = view.messages[0].text
+        assert text is not None
+        assert text.count("(later)") == earlier_changes  # not this read's own change
+        assert view.urgent
 
 
 def test_initiative_owners_have_no_inbox(sessions: sessionmaker[Session]) -> None:

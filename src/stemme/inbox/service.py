@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from stemme.db import utcnow
 from stemme.errors import ConfigurationError, ConflictError, InvalidInputError, NotFoundError
@@ -854,13 +854,20 @@ def list_conversations(
     per_page = min(max(1, filters.per_page), MAX_PER_PAGE)
     page = max(1, filters.page)
     total = session.scalar(_filtered(select(func.count(Conversation.id)), principal, filters)) or 0
-    conversations = session.scalars(
-        _filtered(select(Conversation), principal, filters)
-        .order_by(*QUEUE_ORDER)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .options(selectinload(Conversation.messages))
-    ).all()
+    # The conversations and their messages in one statement: on PostgreSQL each statement
+    # reads its own snapshot, so a second one could show a message the worker analysed
+    # after the first read its conversation (redacted text, but not yet urgent).
+    conversations = (
+        session.scalars(
+            _filtered(select(Conversation), principal, filters)
+            .order_by(*QUEUE_ORDER)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+            .options(joinedload(Conversation.messages))
+        )
+        .unique()
+        .all()
+    )
     return int(total), [_view(c) for c in conversations]
 
 
@@ -891,14 +898,23 @@ def get_conversation(
     session: Session, principal: Principal, conversation_id: int
 ) -> ConversationView:
     principal.require(Permission.VIEW_INBOX)
-    return _view(_visible_conversation(session, principal, conversation_id))
+    # with its messages in one statement (one snapshot), as in list_conversations
+    conversation = session.get(
+        Conversation, conversation_id, options=[joinedload(Conversation.messages)]
+    )
+    return _view(_covered(principal, conversation, conversation_id))
 
 
 def _visible_conversation(
     session: Session, principal: Principal, conversation_id: int
 ) -> Conversation:
     """The conversation if the principal's scope covers it; else NotFound (not revealing it)."""
-    conversation = session.get(Conversation, conversation_id)
+    return _covered(principal, session.get(Conversation, conversation_id), conversation_id)
+
+
+def _covered(
+    principal: Principal, conversation: Conversation | None, conversation_id: int
+) -> Conversation:
     if conversation is None or not principal.covers(conversation.district):
         raise NotFoundError("Fant ingen samtale med id %(id)s.", id=conversation_id)
     return conversation
