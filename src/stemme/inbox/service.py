@@ -899,22 +899,15 @@ def get_conversation(
 ) -> ConversationView:
     principal.require(Permission.VIEW_INBOX)
     # with its messages in one statement (one snapshot), as in list_conversations
-    conversation = session.get(
-        Conversation, conversation_id, options=[joinedload(Conversation.messages)]
-    )
-    return _view(_covered(principal, conversation, conversation_id))
+    return _view(_visible_conversation(session, principal, conversation_id, with_messages=True))
 
 
 def _visible_conversation(
-    session: Session, principal: Principal, conversation_id: int
+    session: Session, principal: Principal, conversation_id: int, with_messages: bool = False
 ) -> Conversation:
     """The conversation if the principal's scope covers it; else NotFound (not revealing it)."""
-    return _covered(principal, session.get(Conversation, conversation_id), conversation_id)
-
-
-def _covered(
-    principal: Principal, conversation: Conversation | None, conversation_id: int
-) -> Conversation:
+    options = [joinedload(Conversation.messages)] if with_messages else []
+    conversation = session.get(Conversation, conversation_id, options=options)
     if conversation is None or not principal.covers(conversation.district):
         raise NotFoundError("Fant ingen samtale med id %(id)s.", id=conversation_id)
     return conversation
