@@ -120,3 +120,49 @@ def test_triage_train_bad_labels(tmp_path: Path) -> None:
     result = runner.invoke(app, ["triage", "train", "--labels", str(labels)])
     assert result.exit_code == 1
     assert "ukjent kategori nope" in result.stderr
+
+
+def test_a_file_is_analysed_in_batches_with_the_same_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stemme.understanding import cli
+
+    source = tmp_path / "in.jsonl"
+    source.write_text(_jsonl(GOOD) + BAD[0] + "\n" + _jsonl(GOOD), encoding="utf-8")
+    one_by_one = runner.invoke(app, ["analyze"], input=source.read_text(encoding="utf-8"))
+    monkeypatch.setattr(cli, "BATCH_SIZE", 3)
+    batched = runner.invoke(app, ["analyze", "--input", str(source)])
+    assert batched.exit_code == one_by_one.exit_code == 2
+    assert batched.stdout == one_by_one.stdout
+    assert len(batched.stdout.splitlines()) == 2 * len(GOOD)
+    assert "linje 5: ugyldig JSON" in batched.stderr
+
+
+def test_strict_writes_the_good_lines_before_the_bad_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stemme.understanding import cli
+
+    monkeypatch.setattr(cli, "BATCH_SIZE", 3)
+    source = tmp_path / "in.jsonl"
+    source.write_text(_jsonl(GOOD[:2]) + "[1]\n" + _jsonl(GOOD[2:]), encoding="utf-8")
+    result = runner.invoke(app, ["analyze", "--strict", "--no-model", "--input", str(source)])
+    assert result.exit_code == 1
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["a1", "2"]
+
+
+def test_batches_from_a_file_one_line_at_a_time_from_a_pipe(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from stemme.understanding import cli
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("", encoding="utf-8")
+    assert cli._batch_size(source) == cli.BATCH_SIZE
+    read, write = os.pipe()
+    for descriptor, expected in ((read, 1), (os.open(source, os.O_RDONLY), cli.BATCH_SIZE)):
+        with os.fdopen(descriptor) as stdin, pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sys, "stdin", stdin)
+            assert cli._batch_size(None) == expected
+    os.close(write)

@@ -40,13 +40,13 @@ def test_triage_sees_the_redacted_text(
     seen: list[str] = []
     from stemme.understanding import pipeline
 
-    real = pipeline.triage
+    real = pipeline.triage_many
 
-    def spy(text: str, use_model: bool = True, lang: str | None = None) -> object:
-        seen.append(text)
-        return real(text, use_model=use_model, lang=lang)
+    def spy(texts: list[str], langs: list[str], use_model: bool = True) -> object:
+        seen.extend(texts)
+        return real(texts, langs, use_model)
 
-    monkeypatch.setattr(pipeline, "triage", spy)
+    monkeypatch.setattr(pipeline, "triage_many", spy)
     analyze("Ring Ola på 917 45 302")
     assert seen == ["Ring <PERSON> på <PHONE>"]
 
@@ -69,3 +69,26 @@ def test_missing_privacy_functions_fail_loudly(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delattr(privacy, "detect", raising=False)
     with pytest.raises(PrivacyUnavailableError):
         analyze("Hei")
+
+
+def test_a_batch_gives_what_one_message_at_a_time_gives() -> None:
+    from stemme.understanding import analyze_many
+
+    texts = [
+        "Han står utenfor døra mi med kniv! Ring 917 45 302",
+        "",
+        "Hvordan fornyer jeg passet? Mvh Kari Nordmann",
+        "Eg bur i Førde og vil tipse om noko",
+        "Hei",
+    ]
+    contexts = [
+        AnalysisContext(),
+        AnalysisContext(use_model=False),
+        AnalysisContext(channel_district="Agder"),
+        AnalysisContext(use_model=False, channel_district="Øst"),
+        AnalysisContext(channel_district="Agder"),
+    ]
+    batch = analyze_many(texts, contexts)
+    assert batch == [analyze(t, c) for t, c in zip(texts, contexts, strict=True)]
+    assert analyze_many(texts) == [analyze(t) for t in texts]
+    assert analyze_many([]) == []

@@ -259,3 +259,15 @@ def test_the_models_urgency_counts_for_every_category() -> None:
     scores["crime_report"] = 0.9
     assert triage.decide(rules, scores, urgent_p=0.9).urgent
     assert not triage.decide(rules, scores, urgent_p=0.1).urgent
+
+
+def test_scores_of_a_batch_are_the_scores_of_each_text() -> None:
+    texts = ["Hei, hvor lang tid tar det å få pass?", "", "han står utenfor med kniv", "!!"]
+    scorer = triage.model()
+    batch = scorer.scores_many(texts)
+    for text, (scores, urgent) in zip(texts, batch, strict=True):
+        single_scores, single_urgent = scorer.scores(text)
+        assert urgent == pytest.approx(single_urgent, abs=1e-12)
+        for label, value in single_scores.items():
+            assert scores[label] == pytest.approx(value, abs=1e-12)
+    assert scorer.scores_many([]) == []

@@ -316,19 +316,16 @@ class Scorer:
         self._intercepts = [float(b) for b in np.asarray(trained.category.intercept_)]
         self._intercepts.append(float(np.asarray(trained.urgent.intercept_)[0]))
 
-    def vector(self, text: str) -> tuple[Any, Any]:
-        """Indices and values of the non-zero features of ``text``."""
-        indices, weights, _ = self._features(text)
-        return indices, weights
-
-    def _features(self, text: str) -> tuple[Any, Any, Any]:
-        """Indices and values of the non-zero features of ``text``, and their table rows."""
+    def _features(self, texts: Sequence[str]) -> tuple[Any, Any, list[int]]:
+        """The non-zero features of all ``texts``, one text after the other: their values,
+        their table rows, and how many belong to each text."""
         np = self._np
-        lowered = text.lower()
-        counts = [Counter(part.indices(text, lowered)) for part in self._parts]
-        total = sum(map(len, counts))
-        if not total:
-            return np.zeros(0, dtype=np.intp), np.zeros(0), None
+        counts: list[Counter[int]] = []
+        for text in texts:
+            lowered = text.lower()
+            counts.extend(Counter(part.indices(text, lowered)) for part in self._parts)
+        sizes = [len(c) for c in counts]
+        total = sum(sizes)
         indices = np.fromiter(chain.from_iterable(counts), dtype=np.intp, count=total)
         tf = np.fromiter(
             chain.from_iterable(c.values() for c in counts), dtype=np.float64, count=total
@@ -337,22 +334,31 @@ class Scorer:
         weights = np.log(tf)
         weights += 1.0
         weights *= rows[:, self._outputs]  # the idf column
-        start = 0
-        for part_counts in counts:  # each part's block is L2-normalised on its own
-            end = start + len(part_counts)
-            if end > start:
-                block = weights[start:end]
-                block /= math.sqrt(block @ block)
-            start = end
-        return indices, weights, rows
+        # each part's block of each text is L2-normalised on its own
+        blocks = np.repeat(np.arange(len(sizes)), sizes)
+        norms = np.sqrt(np.bincount(blocks, weights * weights, minlength=len(sizes)))
+        weights /= norms[blocks]
+        parts = len(self._parts)
+        per_text = [sum(sizes[i : i + parts]) for i in range(0, len(sizes), parts)]
+        return weights, rows, per_text
 
     def scores(self, text: str) -> tuple[dict[str, float], float]:
         """Category probabilities and the probability that the message is urgent."""
-        _, weights, rows = self._features(normalise(text))
-        if rows is not None:
-            products: list[float] = (weights @ rows[:, : self._outputs]).tolist()
-        else:
-            products = [0.0] * len(self._intercepts)
+        return self.scores_many([text])[0]
+
+    def scores_many(self, texts: Sequence[str]) -> list[tuple[dict[str, float], float]]:
+        """:meth:`scores` of each text, with one pass of numpy calls for all of them."""
+        np = self._np
+        weights, rows, per_text = self._features([normalise(t) for t in texts])
+        products = np.zeros((len(texts), self._outputs))
+        with_features = [i for i, size in enumerate(per_text) if size]
+        if with_features:  # each text's features are one run: sum the runs
+            starts = np.cumsum([0, *per_text[:-1]])[with_features]
+            weighted = weights[:, None] * rows[:, : self._outputs]
+            products[with_features] = np.add.reduceat(weighted, starts, axis=0)
+        return [self._probabilities(row) for row in products.tolist()]
+
+    def _probabilities(self, products: list[float]) -> tuple[dict[str, float], float]:
         decision = [p + b for p, b in zip(products, self._intercepts, strict=True)]
         urgent_decision = decision.pop()
         if len(self.classes) == 2:  # binary logistic regression: one column  # pragma: no cover
@@ -434,11 +440,6 @@ def model() -> Scorer:
         return Scorer(loaded if loaded is not None else train(shipped_examples()))
 
 
-def model_scores(text: str) -> tuple[dict[str, float], float]:
-    """The model's probability for each category, and the probability that it is urgent."""
-    return model().scores(text)
-
-
 # --- decision ---------------------------------------------------------------------------------
 
 
@@ -491,9 +492,17 @@ def _rounded(scores: dict[str, float]) -> dict[str, float]:
 
 def triage(text: str, use_model: bool = True, lang: str | None = None) -> TriageResult:
     """Category, urgency and reasons for one (redacted) message in language ``lang``."""
-    rules = apply_rules(text, lang)
+    return triage_many([text], [lang], use_model)[0]
+
+
+def triage_many(
+    texts: Sequence[str], langs: Sequence[str | None], use_model: bool = True
+) -> list[TriageResult]:
+    """:func:`triage` of each text (``langs``: the language of each), the model's numpy work
+    done once for all of them."""
+    rules = [apply_rules(text, lang) for text, lang in zip(texts, langs, strict=True)]
     if use_model:
-        scores, urgent_p = model_scores(text)
+        scored = model().scores_many(texts)
     else:
-        scores, urgent_p = _rules_only_scores(text), 0.0
-    return decide(rules, scores, urgent_p)
+        scored = [(_rules_only_scores(text), 0.0) for text in texts]
+    return [decide(r, s, urgent_p) for r, (s, urgent_p) in zip(rules, scored, strict=True)]
