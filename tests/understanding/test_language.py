@@ -55,3 +55,32 @@ def test_lexicon_hits_count_discriminative_words_only() -> None:
     assert hits["nb"] == 0
     # "jeg" is both bokmål and Danish: it separates neither from the other
     assert lexicon_hits("jeg")["nb"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hei, sykkelen ble stjålet i går", {"nb", "nn", "da"}),
+        ("Hej, min cykel blev stulen igår", {"nb", "nn", "da", "sv"}),
+        ("Cykeln blev stöld", {"nb", "nn", "da", "sv"}),  # "ö" without a Swedish word
+        ("Hei, my bike was stolen i går", {"nb", "nn", "da", "en"}),
+        ("Eg budde i byen", {"nb", "nn", "da"}),  # "i" alone is not English evidence
+    ],
+)
+def test_lingua_weighs_only_the_languages_the_words_leave_open(
+    text: str, expected: set[str]
+) -> None:
+    from stemme.understanding import language
+
+    folded = text.casefold()
+    words = language._WORD_RE.findall(folded)
+    weak = sum(1 for w in words if w in language._WEAK_ENGLISH)
+    assert language._candidates(language.lexicon_hits(text), weak, folded) == expected
+
+
+def test_a_narrowed_detector_scores_only_its_languages() -> None:
+    from stemme.understanding.language import lingua_scores
+
+    scores = lingua_scores("sykkelen ble stjålet", everything=False, ours=frozenset({"nb", "da"}))
+    assert scores["nb"] + scores["da"] == pytest.approx(1.0, abs=1e-6)
+    assert scores["nn"] == scores["sv"] == scores["en"] == scores["other"] == 0.0

@@ -457,14 +457,23 @@ class LanguageResult:
     scores: dict[str, float]
 
 
+_NAMES = {code: name for name, code in _OURS.items()}
+_DANO_NORWEGIAN_CODES = frozenset({"nb", "nn", "da"})
+
+
 @cache
-def _detector(everything: bool = True, low: bool = False) -> Any:
-    """A lingua detector (built once, models preloaded): all our languages, or only the five
-    we answer in (the cost of lingua grows with the number of candidate languages), in
-    low-accuracy mode if ``low``."""
+def _detector(
+    everything: bool = True, low: bool = False, ours: frozenset[str] = frozenset()
+) -> Any:
+    """A lingua detector (built once; the models are loaded once and shared by all): every
+    language we know, or only ``ours`` (by default the five we answer in; the cost of lingua
+    grows with the number of candidate languages), in low-accuracy mode if ``low``."""
     from lingua import Language, LanguageDetectorBuilder
 
-    names = (*_OURS, *_OTHER_LANGUAGES) if everything else tuple(_OURS)
+    if everything:
+        names: tuple[str, ...] = (*_OURS, *_OTHER_LANGUAGES)
+    else:
+        names = tuple(_NAMES[code] for code in sorted(ours)) if ours else tuple(_OURS)
     languages = [getattr(Language, name) for name in names]
     builder = LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models()
     # Low-accuracy mode (trigrams only) costs a fifth (all languages) to a half (our five).
@@ -476,14 +485,18 @@ def _detector(everything: bool = True, low: bool = False) -> Any:
 
 
 def preload() -> None:
-    """Build every detector ``lingua_scores`` uses now (seconds each, lingua loads its models):
-    a long-running worker should not pay for it in the middle of its first busy minute."""
+    """Load lingua's models now (seconds each): a long-running worker should not pay for it in
+    the middle of its first busy minute. Detectors for fewer of our languages share these
+    models, so building one later is instant."""
     for everything, low in ((True, True), (False, False), (False, True)):
         _detector(everything, low)
 
 
-def lingua_scores(text: str, everything: bool = True) -> dict[str, float]:
-    """lingua's confidence per code in LANGS ("other": the best of the other languages).
+def lingua_scores(
+    text: str, everything: bool = True, ours: frozenset[str] = frozenset()
+) -> dict[str, float]:
+    """lingua's confidence per code in LANGS ("other": the best of the other languages);
+    unless ``everything``, lingua weighs only ``ours`` (default: all five of ours).
 
     Taking the best rather than the sum keeps sixteen small guesses on a two-word text from
     outweighing the one language the words actually belong to.
@@ -491,7 +504,8 @@ def lingua_scores(text: str, everything: bool = True) -> dict[str, float]:
     scores = dict.fromkeys(LANGS, 0.0)
     codes = _codes()
     low = everything or len(text) >= LOW_ACCURACY_FROM
-    for value in _detector(everything, low).compute_language_confidence_values(text):
+    detector = _detector(everything, low, frozenset() if everything else ours)
+    for value in detector.compute_language_confidence_values(text):
         code = codes[value.language]
         scores[code] = max(scores[code], float(value.value))
     return scores
@@ -539,6 +553,18 @@ def _decisive(hits: dict[str, int]) -> bool:
     return ranked[0] >= DECISIVE_HITS and ranked[0] - ranked[1] >= DECISIVE_MARGIN
 
 
+def _candidates(hits: dict[str, int], weak_english: int, folded: str) -> frozenset[str]:
+    """The languages lingua has to weigh once the text is known to be one of ours: bokmål,
+    nynorsk and Danish (which share most words, so only lingua's n-grams tell them apart),
+    and Swedish or English only when a word of theirs or Swedish "ä"/"ö" is in the text."""
+    candidates = set(_DANO_NORWEGIAN_CODES)
+    if hits["sv"] or "ä" in folded or "ö" in folded:
+        candidates.add("sv")
+    if hits["en"] > weak_english:
+        candidates.add("en")
+    return frozenset(candidates)
+
+
 def detect_language(text: str) -> LanguageResult:
     """The language of ``text``: lingua's confidences plus function-word evidence.
 
@@ -557,8 +583,9 @@ def detect_language(text: str) -> LanguageResult:
     else:
         # Two or more function words of ours rule out the other languages: lingua only has
         # to weigh our five, which is several times faster than weighing all of them.
-        ours = sum(hits.values()) - sum(1 for w in words if w in _WEAK_ENGLISH) + dano
-        scores = lingua_scores(text, everything=ours < OURS_EVIDENCE)
+        weak = sum(1 for w in words if w in _WEAK_ENGLISH)
+        ours = sum(hits.values()) - weak + dano
+        scores = lingua_scores(text, ours < OURS_EVIDENCE, _candidates(hits, weak, folded))
     for lang in ("nn", "nb", "da", "sv", "en"):
         scores[lang] += weight * hits[lang]
     if dano:
