@@ -220,14 +220,21 @@ def _worker(sessions: sessionmaker[Session], keyring: Keyring) -> int:
 
 @pytest.fixture
 def failing_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = service.analyze
+    """The pipeline fails on texts that start with "FEIL" (and so on any batch with one)."""
+    real, real_many = service.analyze, service.analyze_many
 
     def analyze(text: str, *args: Any, **kwargs: Any) -> Any:
         if text.startswith("FEIL"):
             raise RuntimeError("the pipeline failed on this one")
         return real(text, *args, **kwargs)
 
+    def analyze_many(texts: list[str], *args: Any, **kwargs: Any) -> Any:
+        if any(text.startswith("FEIL") for text in texts):
+            raise RuntimeError("the pipeline failed on one of these")
+        return real_many(texts, *args, **kwargs)
+
     monkeypatch.setattr(service, "analyze", analyze)
+    monkeypatch.setattr(service, "analyze_many", analyze_many)
 
 
 @pytest.mark.usefixtures("failing_pipeline")
@@ -476,3 +483,34 @@ def test_has_pending(sessions: sessionmaker[Session], keyring: Keyring, inbound:
     factory.analyse_all(sessions, keyring)
     with sessions() as session:
         assert not service.has_pending(session)
+
+
+def test_claimed_messages_go_through_the_pipeline_as_one_batch(
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    inbound: Inbound,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dataclasses
+
+    for text in (QUESTION_TEXT, URGENT_TEXT, THANKS_TEXT):
+        factory.receive(sessions, keyring, inbound(text), analyse=False)
+    with sessions() as session:
+        pending = service.claim_pending(session)
+    unreadable = dataclasses.replace(pending[1], raw_encrypted=b"not a ciphertext")
+    batches: list[list[str]] = []
+    real = service.analyze_many
+
+    def analyze_many(texts: list[str], *args: Any, **kwargs: Any) -> Any:
+        batches.append(list(texts))
+        return real(texts, *args, **kwargs)
+
+    def one_by_one(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a batch that works is not analysed again one by one")
+
+    monkeypatch.setattr(service, "analyze_many", analyze_many)
+    monkeypatch.setattr(service, "analyze", one_by_one)
+    analysed = service.analyze_claimed(keyring, [pending[0], unreadable, pending[2]])
+    assert batches == [[QUESTION_TEXT, THANKS_TEXT]]
+    assert [a.message_id for a in analysed] == [m.id for m in pending]
+    assert [a.analysis is None for a in analysed] == [False, True, False]

@@ -130,6 +130,7 @@ def test_failed_analyses_are_retried_then_left_alone(
         raise RuntimeError("model exploded")
 
     monkeypatch.setattr(service, "analyze", broken)
+    monkeypatch.setattr(service, "analyze_many", broken)
     for _ in range(service.MAX_ANALYSIS_ATTEMPTS):
         with transaction(sessions) as session:
             assert service.analyze_pending(session, keyring) == 0
@@ -152,6 +153,7 @@ def test_a_configuration_error_stops_the_batch_without_using_attempts(
         raise ConfigurationError("privacy missing")
 
     monkeypatch.setattr(service, "analyze", unconfigured)
+    monkeypatch.setattr(service, "analyze_many", unconfigured)
     with transaction(sessions) as session, pytest.raises(ConfigurationError):
         service.analyze_pending(session, keyring)
     with sessions() as session:

@@ -58,7 +58,7 @@ from stemme.inbox.models import (
 )
 from stemme.inbox.types import InboundMessage, ReceiveResult
 from stemme.privacy.crypto import Keyring
-from stemme.understanding.pipeline import Analysis, AnalysisContext, analyze
+from stemme.understanding.pipeline import Analysis, AnalysisContext, analyze, analyze_many
 
 log = logging.getLogger("stemme.inbox")
 
@@ -362,25 +362,50 @@ def claim_pending(session: Session, limit: int = 100) -> list[PendingMessage]:
 
 
 def analyze_claimed(keyring: Keyring, pending: list[PendingMessage]) -> list[AnalysedMessage]:
-    """Run the pipeline on each claimed message (no database access).
+    """Run the pipeline on the claimed messages (no database access), as one batch
+    (``analyze_many``: faster than one by one when the worker has a backlog).
 
-    A failure of one message is logged and recorded as None; a ConfigurationError (the
+    A failure of one message is logged and recorded as None: when the batch fails, its
+    messages are analysed one by one to find the failing ones. A ConfigurationError (the
     pipeline cannot run at all) stops the batch without using anyone's attempts.
     """
-    results: list[AnalysedMessage] = []
+    analyses: dict[int, Analysis | None] = {}
+    readable: list[tuple[PendingMessage, str]] = []
     for message in pending:
         try:
             original = keyring.decrypt(message.raw_encrypted, message_associated_data(message.uid))
-            analysis: Analysis | None = _run_pipeline(
-                original, message.channel, message.channel_district, message.conversation_id
-            )
-        except ConfigurationError:
-            raise
         except Exception:
             log.exception("analysis failed", extra={"message_id": message.id})
-            analysis = None
-        results.append(AnalysedMessage(message.id, analysis))
-    return results
+            analyses[message.id] = None
+            continue
+        readable.append((message, original))
+    contexts = [
+        _context(message.channel, message.channel_district, message.conversation_id)
+        for message, _ in readable
+    ]
+    texts = [original for _, original in readable]
+    try:
+        batch: list[Analysis | None] = list(analyze_many(texts, contexts))
+    except ConfigurationError:
+        raise
+    except Exception:
+        batch = [
+            _analysis_or_none(message.id, text, context)
+            for (message, text), context in zip(readable, contexts, strict=True)
+        ]
+    analyses.update(zip((message.id for message, _ in readable), batch, strict=True))
+    return [AnalysedMessage(message.id, analyses[message.id]) for message in pending]
+
+
+def _analysis_or_none(message_id: int, text: str, context: AnalysisContext) -> Analysis | None:
+    """The pipeline's result for one message, or None (logged) if it fails."""
+    try:
+        return analyze(text, context)
+    except ConfigurationError:
+        raise
+    except Exception:
+        log.exception("analysis failed", extra={"message_id": message_id})
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -705,22 +730,18 @@ def has_pending(session: Session) -> bool:
     return found is not None
 
 
-def _run_pipeline(
-    original: str, channel: str, channel_district: str | None, conversation_id: int
-) -> Analysis:
-    context = AnalysisContext(
-        channel=channel,
-        channel_district=channel_district,
-        conversation_id=str(conversation_id),
+def _context(channel: str, channel_district: str | None, conversation_id: int) -> AnalysisContext:
+    return AnalysisContext(
+        channel=channel, channel_district=channel_district, conversation_id=str(conversation_id)
     )
-    return analyze(original, context)
 
 
 def _analysis_of(keyring: Keyring, message: Message) -> Analysis:
     original = keyring.decrypt(message.raw_encrypted, associated_data(message))
-    return _run_pipeline(
-        original, message.channel, message.conversation.channel_district, message.conversation_id
+    context = _context(
+        message.channel, message.conversation.channel_district, message.conversation_id
     )
+    return analyze(original, context)
 
 
 def _apply(session: Session, message: Message, result: Analysis) -> None:
