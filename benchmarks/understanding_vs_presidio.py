@@ -5,9 +5,13 @@
 Quality: recall, precision and F2 of personal-data spans on the annotated dev messages, both
 systems scored by the evaluation's own scorer (``score.py`` next to the gold file).
 Throughput: messages per second on a generated corpus (templates with fake names, numbers
-and places), one process, one thread. stemme runs the full pipeline (language, detection,
+and places), one process, one thread, in two modes: one message at a time (stemme's
+``analyze``, Presidio's ``AnalyzerEngine.analyze``) and in batches of 256 (stemme's
+``analyze_many``, as ``stemme analyze --input FILE`` and the inbox worker's backlog use it;
+Presidio's ``BatchAnalyzerEngine``). stemme runs the full pipeline (language, detection,
 redaction, triage with the trained model, district); Presidio runs its default recognizers
 plus a fødselsnummer pattern, on a blank spaCy pipeline (no model download, so no NER).
+The rounds alternate the two systems, so a slow spell of a shared machine hits both.
 
 Targets: stemme ≥ 3x Presidio's messages per second, and a higher F2.
 """
@@ -231,46 +235,71 @@ def corpus(size: int, seed: int = 7) -> list[str]:
     return messages
 
 
-ROUNDS = 3
-
-
+ROUNDS = 5
 BATCH = 256
+MODES = {"": "one at a time", "batch_": f"in batches of {BATCH}"}
 
 
-def throughput(predict: Predict, messages: list[str]) -> tuple[float, float]:
-    """Messages per second one message at a time, wall-clock and CPU time of this process."""
+def one_at_a_time(predict: Predict, messages: list[str]) -> Callable[[], None]:
+    """One pass over the corpus, message by message (as the inbox analyses a new message)."""
 
     def one_pass() -> None:
         for index, text in enumerate(messages):
             predict(str(index), text)
 
-    return _best_of(one_pass, len(messages))
+    return one_pass
 
 
-def batch_throughput(predict_many: PredictMany, messages: list[str]) -> tuple[float, float]:
-    """Messages per second in batches of BATCH messages, wall-clock and CPU time."""
+def in_batches(predict_many: PredictMany, messages: list[str]) -> Callable[[], None]:
+    """One pass over the corpus in batches of BATCH (as a file or a backlog is analysed)."""
 
     def one_pass() -> None:
         for start in range(0, len(messages), BATCH):
             predict_many(messages[start : start + BATCH])
 
-    return _best_of(one_pass, len(messages))
+    return one_pass
 
 
-def _best_of(one_pass: Callable[[], None], count: int) -> tuple[float, float]:
-    """The best of ROUNDS passes, as messages per second (wall clock, CPU time).
+def timed(one_pass: Callable[[], None]) -> tuple[float, float]:
+    """Seconds of one pass: wall clock, and CPU time of this process only."""
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    one_pass()
+    return time.perf_counter() - start_wall, time.process_time() - start_cpu
 
-    The same for both systems: the caller has warmed up outside the clock (models loaded,
-    caches filled). The best pass is the one least disturbed by other load on the machine;
-    CPU time (``time.process_time``) counts only this process.
+
+def throughputs(
+    passes: dict[str, dict[str, Callable[[], None]]], count: int
+) -> tuple[dict[str, dict[str, float]], dict[str, list[float]]]:
+    """Messages per second of every system and mode, and per round the ratio of each of
+    stemme's modes to Presidio's faster one.
+
+    The callers have warmed up outside the clock (models loaded, caches filled). Each round
+    times one pass of every system and mode one after the other, so a slow spell of the
+    machine (other load on a shared host) hits both systems alike; the best pass of each is
+    the one least disturbed, and the ratio of each round's pair shows how steady the
+    comparison is.
     """
-    wall, cpu = float("inf"), float("inf")
+    best = {
+        name: {f"{m}{k}": 0.0 for m in MODES for k in ("msgs_per_s", "msgs_per_s_cpu")}
+        for name in passes
+    }
+    paired: dict[str, list[float]] = {mode: [] for mode in MODES}
     for _ in range(ROUNDS):
-        start_wall, start_cpu = time.perf_counter(), time.process_time()
-        one_pass()
-        wall = min(wall, time.perf_counter() - start_wall)
-        cpu = min(cpu, time.process_time() - start_cpu)
-    return count / wall, count / cpu
+        speed: dict[str, dict[str, float]] = {}
+        for name, modes in passes.items():
+            speed[name] = {}
+            for mode, one_pass in modes.items():
+                wall, cpu = timed(one_pass)
+                speed[name][mode] = count / cpu
+                figures = best[name]
+                figures[f"{mode}msgs_per_s"] = max(figures[f"{mode}msgs_per_s"], count / wall)
+                figures[f"{mode}msgs_per_s_cpu"] = max(
+                    figures[f"{mode}msgs_per_s_cpu"], count / cpu
+                )
+        presidio = max(speed["presidio"].values())
+        for mode in MODES:
+            paired[mode].append(speed["stemme"][mode] / presidio)
+    return best, paired
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -286,38 +315,50 @@ def main() -> None:
     gold = scorer.load(args.gold)
     systems = {"stemme": stemme_predict(), "presidio": presidio_predict()}
     messages = corpus(args.messages)
-    results = {}
+    results: dict[str, dict[str, float]] = {}
+    passes: dict[str, dict[str, Callable[[], None]]] = {}
     for name, (predict, predict_many) in systems.items():
-        figures = quality(scorer, gold, predict)
+        results[name] = quality(scorer, gold, predict)
         for text in messages[:20]:  # warm up: load models outside the clock
             predict("w", text)
         predict_many(messages[:20])
-        figures["msgs_per_s"], figures["msgs_per_s_cpu"] = throughput(predict, messages)
-        batched = batch_throughput(predict_many, messages)
-        figures["batch_msgs_per_s"], figures["batch_msgs_per_s_cpu"] = batched
-        results[name] = figures
+        passes[name] = {
+            "": one_at_a_time(predict, messages),
+            "batch_": in_batches(predict_many, messages),
+        }
+    best, paired = throughputs(passes, len(messages))
+    for name, figures in best.items():
+        results[name].update(figures)
 
     print(
         f"dev set: {len(gold)} messages; throughput corpus: {len(messages)} messages, 1 core, "
-        f"best of {ROUNDS} (wall clock and CPU time); one message at a time (msgs_per_s) "
-        f"and in batches of {BATCH} (batch_msgs_per_s)"
+        f"best of {ROUNDS} rounds that alternate the systems (wall clock and CPU time); "
+        f"one message at a time (msgs_per_s) and in batches of {BATCH} (batch_msgs_per_s)"
     )
     print(f"{'':22}{'stemme':>10}{'presidio':>10}{'ratio':>8}")
     keys = ("pii.recall", "pii.precision", "pii.f2", "pii.leaked_rate")
-    speeds = ("msgs_per_s", "msgs_per_s_cpu", "batch_msgs_per_s", "batch_msgs_per_s_cpu")
+    speeds = [f"{mode}{key}" for mode in MODES for key in ("msgs_per_s", "msgs_per_s_cpu")]
     for key in (*keys, *speeds):
         ours, theirs = results["stemme"][key], results["presidio"][key]
         ratio = f"{ours / theirs:7.2f}x" if theirs else "      -"
         fmt = "{:10.1f}" if key in speeds else "{:10.3f}"
         print(f"{key:22}{fmt.format(ours)}{fmt.format(theirs)}{ratio}")
-    for mode, prefix in (("one at a time", ""), (f"batches of {BATCH}", "batch_")):
-        mine, peer = results["stemme"], results["presidio"]
-        speed = mine[f"{prefix}msgs_per_s"] / peer[f"{prefix}msgs_per_s"]
-        speed_cpu = mine[f"{prefix}msgs_per_s_cpu"] / peer[f"{prefix}msgs_per_s_cpu"]
-        verdict = "met" if min(speed, speed_cpu) >= 3 else "NOT met"
+    mine, peer = results["stemme"], results["presidio"]
+    # Presidio's batch engine is no faster than its one-by-one loop: stemme's batches are
+    # compared with whichever of Presidio's two modes is faster, in every figure.
+    peer_best = {
+        key: max(peer[key], peer[f"batch_{key}"]) for key in ("msgs_per_s", "msgs_per_s_cpu")
+    }
+    for mode, label in MODES.items():
+        speed = mine[f"{mode}msgs_per_s"] / peer_best["msgs_per_s"]
+        speed_cpu = mine[f"{mode}msgs_per_s_cpu"] / peer_best["msgs_per_s_cpu"]
+        rounds = paired[mode]
+        median = sorted(rounds)[len(rounds) // 2]
+        verdict = "met" if min(speed, speed_cpu, median) >= 3 else "NOT met"
         print(
-            f"target ≥ 3x Presidio's msgs/s, {mode}: {verdict} "
-            f"({speed:.2f}x wall, {speed_cpu:.2f}x CPU)"
+            f"target ≥ 3x Presidio's msgs/s (its faster mode), stemme {label}: {verdict} "
+            f"({speed:.2f}x wall, {speed_cpu:.2f}x CPU; per round (CPU) "
+            f"{', '.join(f'{r:.2f}' for r in rounds)}, median {median:.2f}x)"
         )
     f2_ok = results["stemme"]["pii.f2"] > results["presidio"]["pii.f2"]
     print(f"target F2 above Presidio's: {'met' if f2_ok else 'NOT met'}")

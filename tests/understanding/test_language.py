@@ -84,3 +84,20 @@ def test_a_narrowed_detector_scores_only_its_languages() -> None:
     scores = lingua_scores("sykkelen ble stjålet", everything=False, ours=frozenset({"nb", "da"}))
     assert scores["nb"] + scores["da"] == pytest.approx(1.0, abs=1e-6)
     assert scores["nn"] == scores["sv"] == scores["en"] == scores["other"] == 0.0
+
+
+def test_a_batch_gets_the_languages_one_text_at_a_time_gets() -> None:
+    from stemme.understanding.language import detect_languages
+
+    texts = [
+        "Hei, sykkelen min ble stjålet i går kveld",
+        "",
+        "Eg veit ikkje kva eg skal gjere",
+        "Hej, jag behöver hjälp",
+        "Dzień dobry, mam pytanie",
+        "123 456",
+        "Jeg har et spørgsmål om min cykel, hvad gør jeg nu?",
+        "Please help me, someone stole my phone",
+    ]
+    assert detect_languages(texts) == [detect_language(t) for t in texts]
+    assert detect_languages([]) == []

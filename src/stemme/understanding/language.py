@@ -10,6 +10,7 @@ all map to ``"other"``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -565,27 +566,71 @@ def _candidates(hits: dict[str, int], weak_english: int, folded: str) -> frozens
     return frozenset(candidates)
 
 
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """What the words of one text say, and which lingua detector (if any) must weigh it."""
+
+    folded: str
+    hits: dict[str, int]
+    dano: int
+    weight: float
+    lingua: tuple[bool, frozenset[str]] | None  # (everything, ours), None: words decide
+
+
+def _evidence(text: str) -> _Evidence | None:
+    """The function-word evidence of ``text`` (None: no words at all)."""
+    folded = text.casefold()
+    words = _WORD_RE.findall(folded)
+    if not words:
+        return None
+    hits, dano = _hits(words)
+    # Evidence from words counts more on short texts, where lingua is least reliable.
+    weight = _LEXICON_WEIGHT * (2.0 if len(words) <= 6 else 1.0)
+    lingua: tuple[bool, frozenset[str]] | None = None
+    if not _decisive(hits):
+        # Two or more function words of ours rule out the other languages: lingua only has
+        # to weigh ours, which is several times faster than weighing all of them.
+        weak = sum(1 for w in words if w in _WEAK_ENGLISH)
+        everything = sum(hits.values()) - weak + dano < OURS_EVIDENCE
+        lingua = (everything, frozenset() if everything else _candidates(hits, weak, folded))
+    return _Evidence(folded, hits, dano, weight, lingua)
+
+
 def detect_language(text: str) -> LanguageResult:
     """The language of ``text``: lingua's confidences plus function-word evidence.
 
     lingua is skipped when the function words alone are decisive (long, clearly Scandinavian
     or English texts): its confidences are at most 1.0 in total, far less than the margin.
     """
-    folded = text.casefold()
-    words = _WORD_RE.findall(folded)
-    if not words:
-        return LanguageResult("other", 0.0, dict.fromkeys(LANGS, 0.0))
-    hits, dano = _hits(words)
-    # Evidence from words counts more on short texts, where lingua is least reliable.
-    weight = _LEXICON_WEIGHT * (2.0 if len(words) <= 6 else 1.0)
-    if _decisive(hits):
-        scores = dict.fromkeys(LANGS, 0.0)
-    else:
-        # Two or more function words of ours rule out the other languages: lingua only has
-        # to weigh our five, which is several times faster than weighing all of them.
-        weak = sum(1 for w in words if w in _WEAK_ENGLISH)
-        ours = sum(hits.values()) - weak + dano
-        scores = lingua_scores(text, ours < OURS_EVIDENCE, _candidates(hits, weak, folded))
+    return detect_languages([text])[0]
+
+
+def detect_languages(texts: Sequence[str]) -> list[LanguageResult]:
+    """:func:`detect_language` of each text, lingua's calls grouped by detector (so that each
+    detector's models stay in the CPU caches while it works through its texts)."""
+    evidence = [_evidence(text) for text in texts]
+    jobs = [
+        (found.lingua[0], len(text) >= LOW_ACCURACY_FROM, sorted(found.lingua[1]), index)
+        for index, (text, found) in enumerate(zip(texts, evidence, strict=True))
+        if found is not None and found.lingua is not None
+    ]
+    lingua = {
+        index: lingua_scores(texts[index], everything, frozenset(ours))
+        for everything, _, ours, index in sorted(jobs)
+    }
+    return [
+        _combine(found, lingua.get(i)) if found else _no_words() for i, found in enumerate(evidence)
+    ]
+
+
+def _no_words() -> LanguageResult:
+    return LanguageResult("other", 0.0, dict.fromkeys(LANGS, 0.0))
+
+
+def _combine(evidence: _Evidence, lingua: dict[str, float] | None) -> LanguageResult:
+    """lingua's confidences (if asked) plus the function-word evidence, normalised."""
+    scores = lingua if lingua is not None else dict.fromkeys(LANGS, 0.0)
+    hits, dano, weight, folded = evidence.hits, evidence.dano, evidence.weight, evidence.folded
     for lang in ("nn", "nb", "da", "sv", "en"):
         scores[lang] += weight * hits[lang]
     if dano:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from stemme.errors import ConfigurationError
 from stemme.understanding.district import EXCLUDED_ENTITY_TYPES, find_district
-from stemme.understanding.language import detect_language
+from stemme.understanding.language import detect_language, detect_languages
 from stemme.understanding.triage import TriageResult, triage_many
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def analyze_many(
     """
     contexts = contexts or [AnalysisContext()] * len(texts)
     detect, redact = _privacy()
-    languages = [detect_language(text) for text in texts]
+    languages = detect_languages(texts)
     entities = [
         list(detect(text, language=language.code))
         for text, language in zip(texts, languages, strict=True)
