@@ -554,12 +554,19 @@ def _decisive(hits: dict[str, int]) -> bool:
     return ranked[0] >= DECISIVE_HITS and ranked[0] - ranked[1] >= DECISIVE_MARGIN
 
 
-def _candidates(hits: dict[str, int], weak_english: int, folded: str) -> frozenset[str]:
+# Swedish function words of the lexicon that are everyday Norwegian words too ("min sykkel",
+# "kan", "var", "eller", "skulle"): evidence enough to weigh Swedish, not to call lingua for it.
+_ALSO_NORWEGIAN = frozenset({"min", "kan", "var", "eller", "skulle", "ska", "ni", "dom"})
+_SWEDISH_EVIDENCE = _LEXICON["sv"] - _ALSO_NORWEGIAN
+
+
+def _candidates(words: list[str], hits: dict[str, int], weak_english: int) -> frozenset[str]:
     """The languages lingua has to weigh once the text is known to be one of ours: bokmål,
     nynorsk and Danish (which share most words, so only lingua's n-grams tell them apart),
-    and Swedish or English only when a word of theirs or Swedish "ä"/"ö" is in the text."""
+    Swedish only when a word only Swedish uses or a Swedish "ä"/"ö" is in the text, English
+    only when an English word (beyond "i", "a", "to", …) is."""
     candidates = set(_DANO_NORWEGIAN_CODES)
-    if hits["sv"] or "ä" in folded or "ö" in folded:
+    if any(word in _SWEDISH_EVIDENCE or "ä" in word or "ö" in word for word in words):
         candidates.add("sv")
     if hits["en"] > weak_english:
         candidates.add("en")
@@ -592,7 +599,7 @@ def _evidence(text: str) -> _Evidence | None:
         # to weigh ours, which is several times faster than weighing all of them.
         weak = sum(1 for w in words if w in _WEAK_ENGLISH)
         everything = sum(hits.values()) - weak + dano < OURS_EVIDENCE
-        lingua = (everything, frozenset() if everything else _candidates(hits, weak, folded))
+        lingua = (everything, frozenset() if everything else _candidates(words, hits, weak))
     return _Evidence(folded, hits, dano, weight, lingua)
 
 
