@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -385,7 +386,7 @@ def analyze_claimed(keyring: Keyring, pending: list[PendingMessage]) -> list[Ana
     ]
     texts = [original for _, original in readable]
     try:
-        batch: list[Analysis | None] = list(analyze_many(texts, contexts))
+        batch: Sequence[Analysis | None] = analyze_many(texts, contexts)
     except ConfigurationError:
         raise
     except Exception:

@@ -504,12 +504,19 @@ def lingua_scores(
     """
     scores = dict.fromkeys(LANGS, 0.0)
     codes = _codes()
-    low = everything or len(text) >= LOW_ACCURACY_FROM
-    detector = _detector(everything, low, frozenset() if everything else ours)
+    detector = _detector(*_detector_key(text, everything, ours))
     for value in detector.compute_language_confidence_values(text):
         code = codes[value.language]
         scores[code] = max(scores[code], float(value.value))
     return scores
+
+
+def _detector_key(
+    text: str, everything: bool, ours: frozenset[str]
+) -> tuple[bool, bool, frozenset[str]]:
+    """The arguments of the ``_detector`` that weighs ``text``."""
+    low = everything or len(text) >= LOW_ACCURACY_FROM
+    return everything, low, frozenset() if everything else ours
 
 
 @cache
@@ -617,13 +624,18 @@ def detect_languages(texts: Sequence[str]) -> list[LanguageResult]:
     detector's models stay in the CPU caches while it works through its texts)."""
     evidence = [_evidence(text) for text in texts]
     jobs = [
-        (found.lingua[0], len(text) >= LOW_ACCURACY_FROM, sorted(found.lingua[1]), index)
-        for index, (text, found) in enumerate(zip(texts, evidence, strict=True))
+        (index, *found.lingua)
+        for index, found in enumerate(evidence)
         if found is not None and found.lingua is not None
     ]
+
+    def by_detector(job: tuple[int, bool, frozenset[str]]) -> tuple[bool, bool, list[str]]:
+        everything, low, ours = _detector_key(texts[job[0]], job[1], job[2])
+        return everything, low, sorted(ours)  # frozensets compare as sets: sort their items
+
     lingua = {
-        index: lingua_scores(texts[index], everything, frozenset(ours))
-        for everything, _, ours, index in sorted(jobs)
+        index: lingua_scores(texts[index], everything, ours)
+        for index, everything, ours in sorted(jobs, key=by_detector)
     }
     return [
         _combine(found, lingua.get(i)) if found else _no_words() for i, found in enumerate(evidence)
