@@ -8,10 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stemme.privacy import contact, names, numbers, phone, places, prefilter
+from stemme.privacy import contact, names, numbers, phone, places
 from stemme.privacy.prefilter import (
     PLAIN,
     WORDS,
+    Finder,
     Frequencies,
     TextGrams,
     may_match,
@@ -150,8 +151,16 @@ def test_may_match_and_one_slot_cache() -> None:
     assert may_match(contact._PLATFORM_CUE_RE, "ſnap")  # not filtered: re folds ſ to s
     fresh = re.compile("zq+x")
     assert not may_match(fresh, text)
-    assert prefilter._REQUIRED[id(fresh)][0] is fresh
+    assert may_match(fresh, "zqqx")  # a pattern met after the finder was made is looked for
+    assert may_match(contact._PLATFORM_CUE_RE, text)  # and the earlier ones still are
     assert may_match(re.compile(r"\w+"), text)  # nothing required: always searched
+
+
+def test_finder_finds_every_string_present_once() -> None:
+    finder = Finder(["på ", "!", "zzz", " hei", "ei p"])
+    assert finder.present(" hei på deg! hei!") == {"på ", "!", " hei", "ei p"}
+    assert finder.present("") == set()
+    assert Finder([]).present("hei") == set()
 
 
 def test_text_grams_short_and_long_strings() -> None:

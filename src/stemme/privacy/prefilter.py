@@ -5,10 +5,11 @@ tries every alternative at every position, so a search costs microseconds even w
 nothing matches, which is almost always. :func:`required_grams` reads a compiled pattern's
 syntax tree once and derives a set of short strings such that every match contains at
 least one of them (:func:`required_all`: several such sets, all of which a match meets).
-:class:`TextGrams` holds the short substrings of one text for set look-ups
-(:func:`may_match`, the rule index). The filter never changes a result: when it says no,
-the pattern cannot match; when it is unsure (a class such as ``\\w`` at every position of
-an alternative, a back-reference) it says yes.
+:class:`Finder` tells which of many such strings a text holds, in one pass
+(:func:`may_match`, the rule index); :class:`TextGrams` tests one set at a time. The
+filter never changes a result: when it says no, the pattern cannot match; when it is
+unsure (a class such as ``\\w`` at every position of an alternative, a back-reference) it
+says yes.
 
 Two alphabets compare patterns with texts. :data:`PLAIN`: lower-cased characters, strings
 of up to three. :data:`WORDS`: *shaped* texts (:func:`shape`: every character ``\\w`` does
@@ -27,11 +28,14 @@ from __future__ import annotations
 
 import importlib
 import re
+import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+import ahocorasick
 
 # re's own parser, opcodes and case-folding table (CPython 3.11+; no public interface).
 _parser: Any = importlib.import_module("re._parser")
@@ -430,98 +434,110 @@ def required_all(
 
 
 class TextGrams:
-    """The short substrings of one text in an alphabet, to test ``required_grams`` against.
+    """One text written in an alphabet, to test ``required_grams`` against.
 
     ``safe`` is False for a text with a character whose case-insensitive matching
     ``str.lower`` does not reproduce: such a text must always be searched. ``lowered`` is
-    the text as the alphabet writes it (lower-cased, or shaped).
+    the text as the alphabet writes it (lower-cased, or shaped). For one test at a time;
+    many patterns against one text go through a :class:`Finder` instead.
     """
 
-    __slots__ = ("_grams", "lowered", "safe", "width")
+    __slots__ = ("lowered", "safe")
 
     def __init__(self, text: str, alphabet: Alphabet = PLAIN) -> None:
         self.lowered = shape(text) if alphabet.shaped else text.lower()
-        self.safe = text.isascii() or UNSAFE.isdisjoint(text)
-        self.width = alphabet.width
-        self._grams: frozenset[str] | None = None
-
-    def substrings(self) -> Iterator[str]:
-        """Every substring of ``width`` characters of the written text, in order."""
-        text = self.lowered
-        return map(text.__getitem__, _slices(self.width, len(text) - self.width + 1))
-
-    def grams(self) -> frozenset[str]:
-        """The set of :meth:`substrings`."""
-        if self._grams is None:
-            self._grams = frozenset(self.substrings())
-        return self._grams
+        self.safe = is_safe(text)
 
     def has_any(self, strings: _Strings) -> bool:
         """Whether the written text contains one of ``strings``."""
-        shorter, full = _split(strings, self.width)
-        if full and not full.isdisjoint(self.grams()):
-            return True
         lowered = self.lowered
-        return any(s in lowered for s in shorter)
+        return any(s in lowered for s in strings)
 
     def may_match(self, required: _Strings | None) -> bool:
         """False only if a pattern whose ``required_grams`` are ``required`` cannot match."""
         return required is None or not self.safe or self.has_any(required)
 
 
-_SLICES: dict[int, list[slice]] = {}
+def is_safe(text: str) -> bool:
+    """Whether ``str.lower`` compares every character of ``text`` as ``re`` does."""
+    return text.isascii() or UNSAFE.isdisjoint(text)
 
 
-def _slices(width: int, count: int) -> list[slice]:
-    """The first ``count`` slices of ``width`` characters (made once: cheaper than ``[i:j]``)."""
-    made = _SLICES.get(width)
-    if made is None or len(made) < count:
-        made = _SLICES[width] = [slice(i, i + width) for i in range(max(count, 1024))]
-    return made[: max(count, 0)]
+class Finder:
+    """Which of a fixed set of strings occur in a text, in one pass over it.
+
+    An Aho–Corasick automaton (pyahocorasick) over all the strings: finding which of a few
+    hundred short strings a message holds costs about as much as one ``in`` test, where
+    making the set of the message's substrings costs ten times that.
+    """
+
+    __slots__ = ("_automaton",)
+
+    def __init__(self, strings: Iterable[str]) -> None:
+        self._automaton: Any = None
+        unique = set(strings)
+        if unique:
+            automaton = ahocorasick.Automaton()
+            for string in unique:
+                automaton.add_word(string, string)
+            automaton.make_automaton()
+            self._automaton = automaton
+
+    def present(self, text: str) -> set[str]:
+        """The strings that occur in ``text``."""
+        if self._automaton is None:
+            return set()
+        return {string for _, string in self._automaton.iter(text)}
 
 
-_SPLIT: dict[int, tuple[_Strings, int, tuple[str, ...], _Strings]] = {}
-
-
-def _split(strings: _Strings, width: int) -> tuple[tuple[str, ...], _Strings]:
-    """``strings`` shorter than ``width``, and those of ``width`` characters (kept by id)."""
-    entry = _SPLIT.get(id(strings))
-    if entry is None or entry[0] is not strings or entry[1] != width:
-        shorter = tuple(sorted(s for s in strings if len(s) < width))
-        full = frozenset(s for s in strings if len(s) == width)
-        entry = _SPLIT[id(strings)] = (strings, width, shorter, full)
-    return entry[2], entry[3]
-
-
-_last: tuple[str, TextGrams] | None = None
-
-
-def _text_grams(text: str) -> TextGrams:
-    """The shaped substrings of ``text``, kept for the last text (the recognizers of one
+class _PatternFilter:
+    """:func:`may_match` for every pattern asked about so far: their required strings in one
+    :class:`Finder`, and the strings present in the last text (the recognizers of one
     message all ask about the same text)."""
-    global _last
-    last = _last
-    if last is not None and last[0] is text:
-        return last[1]
-    grams = TextGrams(text, WORDS)
-    _last = (text, grams)
-    return grams
+
+    def __init__(self) -> None:
+        self._required: dict[int, tuple[re.Pattern[str], _Strings | None]] = {}
+        self._finder: Finder | None = None
+        self._last: tuple[Finder, str, set[str] | None] | None = None
+        self._lock = threading.Lock()  # patterns are added by whichever thread meets them first
+
+    def required_of(self, pattern: re.Pattern[str]) -> _Strings | None:
+        entry = self._required.get(id(pattern))
+        if entry is None or entry[0] is not pattern:
+            required = required_grams(pattern, common_word_frequencies(WORDS), WORDS)
+            with self._lock:
+                entry = self._required[id(pattern)] = (pattern, required)
+                self._finder = None  # made again, with this pattern's strings, when next needed
+        return entry[1]
+
+    def present(self, text: str) -> set[str] | None:
+        """The required strings in ``text`` shaped (None: an unsafe text, test nothing)."""
+        finder = self._finder
+        if finder is None:
+            with self._lock:
+                strings = [s for _, required in self._required.values() for s in required or ()]
+                finder = self._finder = Finder(strings)
+        last = self._last
+        if last is not None and last[0] is finder and last[1] is text:
+            return last[2]
+        found = finder.present(shape(text)) if is_safe(text) else None
+        self._last = (finder, text, found)
+        return found
 
 
-_REQUIRED: dict[int, tuple[re.Pattern[str], _Strings | None]] = {}
+_FILTER = _PatternFilter()
 
 
 def may_match(pattern: re.Pattern[str], text: str) -> bool:
     """False only if ``pattern`` cannot match anywhere in ``text`` (a cheap exact test).
 
-    The pattern's required strings (shaped alphabet) are looked up among the text's four
-    character substrings, which are made once per text. They are kept per pattern object
-    (by id: hashing a compiled pattern hashes its whole code), so ``pattern`` should be a
+    The pattern's required strings (shaped alphabet) are looked up among the strings the
+    text holds, found once per text for all patterns. They are kept per pattern object (by
+    id: hashing a compiled pattern hashes its whole code), so ``pattern`` should be a
     module-level constant.
     """
-    entry = _REQUIRED.get(id(pattern))
-    if entry is None or entry[0] is not pattern:
-        required = required_grams(pattern, common_word_frequencies(WORDS), WORDS)
-        entry = _REQUIRED[id(pattern)] = (pattern, required)
-    required = entry[1]
-    return required is None or _text_grams(text).may_match(required)
+    required = _FILTER.required_of(pattern)
+    if required is None:
+        return True
+    present = _FILTER.present(text)
+    return present is None or not required.isdisjoint(present)

@@ -24,9 +24,11 @@ from importlib.resources import files
 
 from stemme.privacy.prefilter import (
     WORDS,
+    Finder,
     Frequencies,
-    TextGrams,
+    is_safe,
     required_all,
+    shape,
 )
 
 _FLAGS = re.IGNORECASE | re.UNICODE
@@ -1055,8 +1057,7 @@ class _Index:
     """
 
     grams: dict[str, tuple[tuple[int, int], ...]]  # gram -> (id of pattern, alternative)
-    keys: frozenset[str]  # the grams of WORDS.width characters
-    short: tuple[str, ...]  # the shorter grams (looked up with ``in``)
+    finder: Finder  # which grams a (shaped) text holds
     patterns: frozenset[int]  # ids of the patterns indexed
     # (pattern, alternative) -> more sets of strings a match must contain one of
     further: dict[tuple[int, int], tuple[tuple[str, ...], ...]]
@@ -1092,9 +1093,7 @@ def _index() -> _Index:
             if more:  # mostly one to three strings each: ``in`` beats a set of the text's
                 further[key, number] = tuple(tuple(sorted(strings)) for strings in more)
     frozen = {gram: tuple(entries) for gram, entries in grams.items()}
-    short = tuple(sorted(gram for gram in frozen if len(gram) < WORDS.width))
-    keys = frozenset(gram for gram in frozen if len(gram) >= WORDS.width)
-    return _Index(frozen, keys, short, frozenset(patterns), further)
+    return _Index(frozen, Finder(frozen), frozenset(patterns), further)
 
 
 def _all_cues() -> list[Cue]:
@@ -1117,16 +1116,13 @@ class _Scan:
         self.text = text
         self._found: dict[int, object] = {}
         self._index = index = _index()
-        grams = TextGrams(text, WORDS)
-        self._lowered = grams.lowered
+        self._lowered = lowered = shape(text)
         self._candidates: dict[int, set[int]] | None = None
         self._ruled_out: frozenset[int] = frozenset()  # ids of patterns that cannot match
-        if grams.safe:
+        if is_safe(text):
             candidates: dict[int, set[int]] = {}
             entries = index.grams
-            present = [g for g in index.short if g in grams.lowered]
-            present += index.keys.intersection(grams.substrings())
-            for gram in present:
+            for gram in index.finder.present(lowered):
                 for pattern, number in entries[gram]:
                     candidates.setdefault(pattern, set()).add(number)
             self._candidates = candidates
