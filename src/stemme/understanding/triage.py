@@ -15,7 +15,6 @@ input, and the redaction tags (``<PERSON>``, ``<PHONE_1>``) are folded to one to
 from __future__ import annotations
 
 import json
-import math
 import re
 import threading
 from collections import Counter
@@ -129,12 +128,12 @@ def load_examples(path: Path) -> list[Example]:
 
 
 def build_features() -> Any:
-    """Untrained features: TF-IDF of char_wb 2–5-grams and of word 1–2-grams, side by side."""
+    """Untrained features: TF-IDF of char_wb 2–4-grams and of word 1–2-grams, side by side."""
     from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
     from sklearn.pipeline import FeatureUnion  # type: ignore[import-untyped]
 
     chars = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, max_features=60000
+        analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, max_features=60000
     )
     words = TfidfVectorizer(
         analyzer="word",
@@ -285,8 +284,8 @@ class Scorer:
     and idf weights give the L2-normalised sublinear TF-IDF vector of each part, and the
     logistic regressions' coefficients give softmax (category) and sigmoid (urgent) outputs.
     ``tests/understanding/test_triage.py`` checks it against scikit-learn's own predict_proba.
-    Both parts' features go through numpy together (each numpy call costs microseconds,
-    whatever its size), and the seven output values are finished in plain Python.
+    All texts of a batch, and both parts' features, go through numpy together (each numpy
+    call costs microseconds, whatever its size), the softmax and sigmoid included.
     """
 
     def __init__(self, trained: TriageModel) -> None:
@@ -313,8 +312,10 @@ class Scorer:
             np.vstack([coef, urgent_coef[None, :], idf[None, :]]).T, dtype=np.float64
         )
         self._outputs = self._table.shape[1] - 1
-        self._intercepts = [float(b) for b in np.asarray(trained.category.intercept_)]
-        self._intercepts.append(float(np.asarray(trained.urgent.intercept_)[0]))
+        self._intercepts = np.append(
+            np.asarray(trained.category.intercept_, dtype=np.float64),
+            float(np.asarray(trained.urgent.intercept_)[0]),
+        )
 
     def _features(self, texts: Sequence[str]) -> tuple[Any, Any, list[int]]:
         """The non-zero features of all ``texts``, one text after the other: their values,
@@ -350,29 +351,27 @@ class Scorer:
         """:meth:`scores` of each text, with one pass of numpy calls for all of them."""
         np = self._np
         weights, rows, per_text = self._features([normalise(t) for t in texts])
-        products = np.zeros((len(texts), self._outputs))
+        decisions = np.zeros((len(texts), self._outputs))
         with_features = [i for i, size in enumerate(per_text) if size]
         if with_features:  # each text's features are one run: sum the runs
             starts = np.cumsum([0, *per_text[:-1]])[with_features]
             weighted = weights[:, None] * rows[:, : self._outputs]
-            products[with_features] = np.add.reduceat(weighted, starts, axis=0)
-        return [self._probabilities(row) for row in products.tolist()]
-
-    def _probabilities(self, products: list[float]) -> tuple[dict[str, float], float]:
-        decision = [p + b for p, b in zip(products, self._intercepts, strict=True)]
-        urgent_decision = decision.pop()
+            decisions[with_features] = np.add.reduceat(weighted, starts, axis=0)
+        decisions += self._intercepts
+        category = decisions[:, :-1]
         if len(self.classes) == 2:  # binary logistic regression: one column  # pragma: no cover
-            p1 = 1.0 / (1.0 + math.exp(-decision[0]))
-            probabilities = [1.0 - p1, p1]
-        else:
-            top = max(decision)
-            exp = [math.exp(d - top) for d in decision]
-            total = sum(exp)
-            probabilities = [e / total for e in exp]
-        scores = dict.fromkeys(CATEGORIES, 0.0)
-        scores.update(zip(self.classes, probabilities, strict=True))
-        urgent = 1.0 / (1.0 + math.exp(-self._urgent_sign * urgent_decision))
-        return scores, urgent
+            positive = 1.0 / (1.0 + np.exp(-category[:, 0]))
+            probabilities = np.column_stack([1.0 - positive, positive])
+        else:  # softmax, shifted by each row's largest decision
+            probabilities = np.exp(category - category.max(axis=1, keepdims=True))
+            probabilities /= probabilities.sum(axis=1, keepdims=True)
+        urgent = 1.0 / (1.0 + np.exp(-self._urgent_sign * decisions[:, -1]))
+        classes, results = self.classes, []
+        for row, urgent_p in zip(probabilities.tolist(), urgent.tolist(), strict=True):
+            scores = dict.fromkeys(CATEGORIES, 0.0)
+            scores.update(zip(classes, row, strict=True))
+            results.append((scores, urgent_p))
+        return results
 
 
 def cross_validated_macro_f1(examples: Sequence[Example], folds: int = 5) -> float:
