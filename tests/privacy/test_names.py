@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,8 @@ _TRICKY = [
 
 def _samples() -> list[str]:
     texts = list(_TRICKY)
+    shipped = files("stemme.privacy") / "data" / "sample_messages.txt"
+    texts += [line for line in shipped.read_text("utf-8").splitlines() if line.strip()]
     if _DEV.is_file():
         texts += [json.loads(line)["text"] for line in _DEV.read_text("utf-8").splitlines()]
     return texts + [t.upper() for t in texts] + [t.lower() for t in texts]
