@@ -27,6 +27,11 @@ class FakePrivacy:
         spans += [Span(m.start(), m.end(), "PERSON", 0.8, "fake") for m in _NAME_RE.finditer(text)]
         return sorted(spans, key=lambda s: s.start)
 
+    def detect_many(self, texts: list[str], languages: list[str | None]) -> list[list[Span]]:
+        return [
+            self.detect(text, language) for text, language in zip(texts, languages, strict=True)
+        ]
+
     def redact(
         self,
         text: str,
@@ -45,5 +50,6 @@ class FakePrivacy:
 def fake_privacy(monkeypatch: pytest.MonkeyPatch) -> FakePrivacy:
     fake = FakePrivacy()
     monkeypatch.setattr(privacy, "detect", fake.detect, raising=False)
+    monkeypatch.setattr(privacy, "detect_many", fake.detect_many, raising=False)
     monkeypatch.setattr(privacy, "redact", fake.redact, raising=False)
     return fake

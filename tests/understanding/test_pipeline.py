@@ -8,7 +8,7 @@ import pytest
 
 from stemme import privacy
 from stemme.understanding import Analysis, AnalysisContext, analyze
-from stemme.understanding.pipeline import PrivacyUnavailableError
+from stemme.understanding.pipeline import PrivacyUnavailableError, redact_text
 from tests.understanding.conftest import FakePrivacy
 
 
@@ -66,9 +66,12 @@ def test_analysis_is_frozen(fake_privacy: FakePrivacy) -> None:
 
 
 def test_missing_privacy_functions_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delattr(privacy, "detect", raising=False)
+    monkeypatch.delattr(privacy, "detect_many", raising=False)
     with pytest.raises(PrivacyUnavailableError):
         analyze("Hei")
+    monkeypatch.delattr(privacy, "detect", raising=False)
+    with pytest.raises(PrivacyUnavailableError):
+        redact_text("Hei")
 
 
 def test_a_batch_gives_what_one_message_at_a_time_gives() -> None:

@@ -492,13 +492,15 @@ class Finder:
 
 class _PatternFilter:
     """:func:`may_match` for every pattern asked about so far: their required strings in one
-    :class:`Finder`, and the strings present in the last text (the recognizers of one
-    message all ask about the same text)."""
+    :class:`Finder`, and the strings present in each of the texts asked about lately (the
+    recognizers all ask about the same texts)."""
 
     def __init__(self) -> None:
         self._required: dict[int, tuple[re.Pattern[str], _Strings | None]] = {}
         self._finder: Finder | None = None
-        self._last: tuple[Finder, str, set[str] | None] | None = None
+        # id of a text -> (finder, text, strings found): the texts of a batch, which each
+        # recognizer in turn works through (the text is kept, so its id stays its own)
+        self._recent: dict[int, tuple[Finder, str, set[str] | None]] = {}
         self._lock = threading.Lock()  # patterns are added by whichever thread meets them first
 
     def required_of(self, pattern: re.Pattern[str]) -> _Strings | None:
@@ -517,14 +519,17 @@ class _PatternFilter:
             with self._lock:
                 strings = [s for _, required in self._required.values() for s in required or ()]
                 finder = self._finder = Finder(strings)
-        last = self._last
-        if last is not None and last[0] is finder and last[1] is text:
-            return last[2]
+        known = self._recent.get(id(text))
+        if known is not None and known[0] is finder and known[1] is text:
+            return known[2]
         found = finder.present(shape(text)) if is_safe(text) else None
-        self._last = (finder, text, found)
+        if len(self._recent) >= _RECENT_TEXTS:
+            self._recent.clear()
+        self._recent[id(text)] = (finder, text, found)
         return found
 
 
+_RECENT_TEXTS = 1024
 _FILTER = _PatternFilter()
 
 
