@@ -167,3 +167,24 @@ def test_longest_digit_run_answers_the_digit_patterns(text: str) -> None:
 
     for n in range(1, 11):
         assert (longest_digit_run(text) >= n) is (re.search(rf"\d{{{n}}}", text) is not None)
+
+
+def test_per_text_values_are_remembered_for_recent_texts_only() -> None:
+    from stemme.privacy._text import PerText
+
+    calls: list[str] = []
+
+    def length(text: str) -> int:
+        calls.append(text)
+        return len(text)
+
+    per_text = PerText(length, size=2)
+    first, second, third = "en", "to tre", "fire fem seks"
+    assert [per_text(t) for t in (first, second, first, second)] == [2, 6, 2, 6]
+    assert calls == [first, second]  # each text once
+    per_text(third)  # a third text: the memory is full and starts over
+    per_text(first)
+    assert calls == [first, second, third, first]
+    equal = "".join(["e", "n"])  # equal to the first text, but another object
+    assert per_text(equal) == 2
+    assert calls[-1] is equal

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 TAG_RE = re.compile(r"<[A-Z][A-Z_]*(?:_\d+)?>")
 """A tag written by the "tag" or "pseudonymise" operator; never detected again."""
@@ -17,21 +21,39 @@ TIME_RE = re.compile(r"(?<![\d.:])(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[:.][0-5]\d)?(
 """Clock times such as 15:30, 08.00, 23:30:15."""
 
 
+class PerText(Generic[T]):
+    """``compute(text)``, remembered for the texts asked about lately (by identity: the text
+    is kept, so its id stays its own). The recognizers each work through the same batch of
+    texts, and several of them ask the same question of each text."""
+
+    __slots__ = ("_compute", "_known", "_size")
+
+    def __init__(self, compute: Callable[[str], T], size: int = 1024) -> None:
+        self._compute = compute
+        self._known: dict[int, tuple[str, T]] = {}
+        self._size = size
+
+    def __call__(self, text: str) -> T:
+        known = self._known.get(id(text))
+        if known is not None and known[0] is text:
+            return known[1]
+        value = self._compute(text)
+        if len(self._known) >= self._size:
+            self._known.clear()
+        self._known[id(text)] = (text, value)
+        return value
+
+
 _DIGIT_RUN_RE = re.compile(r"\d+")
-_last_run: tuple[str, int] | None = None
 
 
-def longest_digit_run(text: str) -> int:
-    """The length of the longest run of (Unicode) digits in ``text``: ``\\d{n}`` occurs in
-    ``text`` exactly when this is at least n. Kept for the last text, which the number
-    recognizers of one message all ask about."""
-    global _last_run
-    last = _last_run
-    if last is not None and last[0] is text:
-        return last[1]
-    longest = max(map(len, _DIGIT_RUN_RE.findall(text)), default=0)
-    _last_run = (text, longest)
-    return longest
+def _longest_digit_run(text: str) -> int:
+    return max(map(len, _DIGIT_RUN_RE.findall(text)), default=0)
+
+
+longest_digit_run = PerText(_longest_digit_run)
+"""The length of the longest run of (Unicode) digits in a text: ``\\d{n}`` occurs in the
+text exactly when this is at least n."""
 
 
 def before(text: str, start: int, width: int = 40) -> str:

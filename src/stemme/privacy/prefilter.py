@@ -37,6 +37,8 @@ from typing import Any
 
 import ahocorasick
 
+from stemme.privacy._text import PerText
+
 # re's own parser, opcodes and case-folding table (CPython 3.11+; no public interface).
 _parser: Any = importlib.import_module("re._parser")
 _casefix: Any = importlib.import_module("re._casefix")
@@ -497,10 +499,9 @@ class _PatternFilter:
 
     def __init__(self) -> None:
         self._required: dict[int, tuple[re.Pattern[str], _Strings | None]] = {}
-        self._finder: Finder | None = None
-        # id of a text -> (finder, text, strings found): the texts of a batch, which each
-        # recognizer in turn works through (the text is kept, so its id stays its own)
-        self._recent: dict[int, tuple[Finder, str, set[str] | None]] = {}
+        # the strings of the patterns so far, found in a text (None: unsafe, test nothing);
+        # None until needed, made again when a pattern is added
+        self._present: PerText[set[str] | None] | None = None
         self._lock = threading.Lock()  # patterns are added by whichever thread meets them first
 
     def required_of(self, pattern: re.Pattern[str]) -> _Strings | None:
@@ -509,27 +510,23 @@ class _PatternFilter:
             required = required_grams(pattern, common_word_frequencies(WORDS), WORDS)
             with self._lock:
                 entry = self._required[id(pattern)] = (pattern, required)
-                self._finder = None  # made again, with this pattern's strings, when next needed
+                self._present = None
         return entry[1]
 
     def present(self, text: str) -> set[str] | None:
         """The required strings in ``text`` shaped (None: an unsafe text, test nothing)."""
-        finder = self._finder
-        if finder is None:
+        present = self._present
+        if present is None:
             with self._lock:
-                strings = [s for _, required in self._required.values() for s in required or ()]
-                finder = self._finder = Finder(strings)
-        known = self._recent.get(id(text))
-        if known is not None and known[0] is finder and known[1] is text:
-            return known[2]
-        found = finder.present(shape(text)) if is_safe(text) else None
-        if len(self._recent) >= _RECENT_TEXTS:
-            self._recent.clear()
-        self._recent[id(text)] = (finder, text, found)
-        return found
+                finder = Finder(
+                    s for _, required in self._required.values() for s in required or ()
+                )
+                present = self._present = PerText(
+                    lambda text: finder.present(shape(text)) if is_safe(text) else None
+                )
+        return present(text)
 
 
-_RECENT_TEXTS = 1024
 _FILTER = _PatternFilter()
 
 
