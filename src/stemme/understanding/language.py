@@ -666,6 +666,6 @@ def _combine(evidence: _Evidence, lingua: dict[str, float] | None) -> LanguageRe
     # Dano-Norwegian readings (lingua often says Danish for short bokmål), bokmål wins.
     scores["nb"] += NB_PRIOR
     total = sum(scores.values()) or 1.0
-    code = max(LANGS, key=lambda lang: scores[lang])
+    code = max(LANGS, key=scores.__getitem__)
     normalised = {lang: round(value / total, 4) for lang, value in scores.items()}
     return LanguageResult(code, normalised[code], normalised)

@@ -270,8 +270,9 @@ class _Part:
             tokens = []
         count = len(original)
         for n in range(min_n, min(max_n + 1, count + 1)):
-            for i in range(count - n + 1):
-                tokens.append(" ".join(original[i : i + n]))
+            # zip stops at the shortest tail: the n-grams in the order of their first words
+            tails = [original[k:] for k in range(n)]
+            tokens.extend(map(" ".join, zip(*tails, strict=False)))
         return tokens
 
 
