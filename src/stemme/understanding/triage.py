@@ -307,20 +307,19 @@ class Scorer:
         self._urgent_sign = 1.0 if urgent_classes[-1] else -1.0
         urgent_coef = np.asarray(trained.urgent.coef_)[0]
         # One row per feature: both classifiers' coefficients (all category decisions and the
-        # urgent one in one product), then the feature's idf. A message's features are
-        # gathered once, each from one place in memory (the gather is mostly cache misses).
-        self._table = np.ascontiguousarray(
-            np.vstack([coef, urgent_coef[None, :], idf[None, :]]).T, dtype=np.float64
-        )
-        self._outputs = self._table.shape[1] - 1
+        # urgent one in one sparse-times-dense product).
+        self._coef = np.ascontiguousarray(np.vstack([coef, urgent_coef[None, :]]).T)
+        self._idf = np.ascontiguousarray(idf, dtype=np.float64)
+        self._outputs = self._coef.shape[1]
         self._intercepts = np.append(
             np.asarray(trained.category.intercept_, dtype=np.float64),
             float(np.asarray(trained.urgent.intercept_)[0]),
         )
 
-    def _features(self, texts: Sequence[str]) -> tuple[Any, Any, list[int]]:
-        """The non-zero features of all ``texts``, one text after the other: their values,
-        their table rows, and how many belong to each text."""
+    def _features(self, texts: Sequence[str]) -> Any:
+        """The TF-IDF vectors of ``texts``: a sparse matrix, one row per text."""
+        from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+
         np = self._np
         counts: list[Counter[int]] = []
         for text in texts:
@@ -332,17 +331,17 @@ class Scorer:
         tf = np.fromiter(
             chain.from_iterable(c.values() for c in counts), dtype=np.float64, count=total
         )
-        rows = self._table[indices]
         weights = np.log(tf)
         weights += 1.0
-        weights *= rows[:, self._outputs]  # the idf column
+        weights *= self._idf[indices]
         # each part's block of each text is L2-normalised on its own
         blocks = np.repeat(np.arange(len(sizes)), sizes)
         norms = np.sqrt(np.bincount(blocks, weights * weights, minlength=len(sizes)))
         weights /= norms[blocks]
         parts = len(self._parts)
-        per_text = [sum(sizes[i : i + parts]) for i in range(0, len(sizes), parts)]
-        return weights, rows, per_text
+        rows = np.zeros(len(texts) + 1, dtype=np.intp)
+        np.cumsum([sum(sizes[i : i + parts]) for i in range(0, len(sizes), parts)], out=rows[1:])
+        return csr_matrix((weights, indices, rows), shape=(len(texts), len(self._idf)))
 
     def scores(self, text: str) -> tuple[dict[str, float], float]:
         """Category probabilities and the probability that the message is urgent."""
@@ -351,13 +350,8 @@ class Scorer:
     def scores_many(self, texts: Sequence[str]) -> list[tuple[dict[str, float], float]]:
         """:meth:`scores` of each text, with one pass of numpy calls for all of them."""
         np = self._np
-        weights, rows, per_text = self._features([normalise(t) for t in texts])
-        decisions = np.zeros((len(texts), self._outputs))
-        with_features = [i for i, size in enumerate(per_text) if size]
-        if with_features:  # each text's features are one run: sum the runs
-            starts = np.cumsum([0, *per_text[:-1]])[with_features]
-            weighted = weights[:, None] * rows[:, : self._outputs]
-            decisions[with_features] = np.add.reduceat(weighted, starts, axis=0)
+        # sparse times dense: no copy of each feature's coefficients is made on the way
+        decisions = self._features([normalise(t) for t in texts]) @ self._coef
         decisions += self._intercepts
         category = decisions[:, :-1]
         if len(self.classes) == 2:  # binary logistic regression: one column  # pragma: no cover
