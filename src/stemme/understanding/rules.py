@@ -1150,12 +1150,24 @@ class _Scan:
         further, lowered = self._index.further, self._lowered
         for number in sorted(numbers):
             more = further.get((key, number), ())
-            if any(not any(g in lowered for g in strings) for strings in more):
+            if more and not _holds_one_of_each(lowered, more):
                 continue  # a fixed part of this alternative is missing: it cannot match
             match = alternatives[number].search(self.text)
             if match is not None and (best is None or match.start() < best.start()):
                 best = match
         return Hit(cue.label, best.group(0)) if best is not None else None
+
+
+def _holds_one_of_each(text: str, sets: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether ``text`` contains one of the strings of each of ``sets`` (plain loops: two
+    nested generators cost more than the ``in`` tests they run)."""
+    for strings in sets:
+        for string in strings:
+            if string in text:
+                break
+        else:
+            return False
+    return True
 
 
 def _hit(cue: Cue, text: str) -> Hit | None:
