@@ -170,3 +170,33 @@ def test_detect_with_a_subset_of_recognizers() -> None:
 
     only_email = {"email": RECOGNIZERS["email"]}
     assert [s.type for s in engine_detect("Kari kari@x.no", recognizers=only_email)] == ["EMAIL"]
+
+
+def test_detection_in_two_steps_masks_what_needs_no_language() -> None:
+    from stemme.privacy import Detection, detect_many
+
+    texts = ["Mvh Gry Sellæg, gry@sellaeg.no, ring 48 12 34 56", "", "Ingenting her"]
+    detection = Detection(texts)
+    masked = detection.masked()
+    assert [len(m) for m in masked] == [len(t) for t in texts]  # offsets unchanged
+    assert "Gry" not in masked[0]
+    assert "gry@" not in masked[0]
+    assert "48 12 34 56" in masked[0]  # phone numbers are read after the language
+    assert masked[1:] == texts[1:]
+    languages = ["nb", None, "nb"]
+    assert detection.finish(languages) == detect_many(texts, languages)
+    assert [s.type for s in detect_many(texts, languages)[0]] == ["PERSON", "EMAIL", "PHONE"]
+
+
+def test_a_recognizer_that_uses_the_language_gets_it() -> None:
+    from stemme.privacy import Recognizer, detect_many
+
+    seen: list[str | None] = []
+
+    def find(text: str, language: str | None = None) -> list[Span]:
+        seen.append(language)
+        return [Span(0, 3, "PERSON", 0.9)]
+
+    chosen = {"x": Recognizer("x", ("PERSON",), find, uses_language=True)}
+    assert detect_many(["Per og Kari"], ["nn"], chosen) == [[Span(0, 3, "PERSON", 0.9)]]
+    assert seen == ["nn"]

@@ -27,10 +27,8 @@ class FakePrivacy:
         spans += [Span(m.start(), m.end(), "PERSON", 0.8, "fake") for m in _NAME_RE.finditer(text)]
         return sorted(spans, key=lambda s: s.start)
 
-    def detect_many(self, texts: list[str], languages: list[str | None]) -> list[list[Span]]:
-        return [
-            self.detect(text, language) for text, language in zip(texts, languages, strict=True)
-        ]
+    def detection(self, texts: list[str]) -> FakeDetection:
+        return FakeDetection(self, list(texts))
 
     def redact(
         self,
@@ -46,10 +44,25 @@ class FakePrivacy:
         return text
 
 
+@dataclass
+class FakeDetection:
+    """privacy.Detection's two steps over FakePrivacy.detect (nothing is masked)."""
+
+    fake: FakePrivacy
+    texts: list[str]
+
+    def masked(self) -> list[str]:
+        return self.texts
+
+    def finish(self, languages: list[str | None]) -> list[list[Span]]:
+        pairs = zip(self.texts, languages, strict=True)
+        return [self.fake.detect(text, language) for text, language in pairs]
+
+
 @pytest.fixture
 def fake_privacy(monkeypatch: pytest.MonkeyPatch) -> FakePrivacy:
     fake = FakePrivacy()
     monkeypatch.setattr(privacy, "detect", fake.detect, raising=False)
-    monkeypatch.setattr(privacy, "detect_many", fake.detect_many, raising=False)
+    monkeypatch.setattr(privacy, "Detection", fake.detection, raising=False)
     monkeypatch.setattr(privacy, "redact", fake.redact, raising=False)
     return fake

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -54,6 +54,13 @@ def _longest_digit_run(text: str) -> int:
 longest_digit_run = PerText(_longest_digit_run)
 """The length of the longest run of (Unicode) digits in a text: ``\\d{n}`` occurs in the
 text exactly when this is at least n."""
+
+
+def blanked(text: str, ranges: Iterable[tuple[int, int]]) -> str:
+    """``text`` with the characters in ``ranges`` replaced by spaces (offsets unchanged)."""
+    for start, end in sorted(ranges):
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
 
 
 def before(text: str, start: int, width: int = 40) -> str:

@@ -7,7 +7,16 @@ from collections.abc import Iterable, Iterator
 
 import phonenumbers
 
-from stemme.privacy._text import DATE_RE, TIME_RE, after, before, digits, overlaps, spans_of
+from stemme.privacy._text import (
+    DATE_RE,
+    TIME_RE,
+    after,
+    before,
+    blanked,
+    digits,
+    overlaps,
+    spans_of,
+)
 from stemme.privacy.types import Span
 
 # At least six digits with at most two separator characters between them.
@@ -57,13 +66,6 @@ def _groups_look_like_phone(raw: str) -> bool:
     )
 
 
-def _masked(text: str, ranges: Iterable[tuple[int, int]]) -> str:
-    """``text`` with the characters in ``ranges`` replaced by spaces (offsets unchanged)."""
-    for start, end in sorted(ranges):
-        text = text[:start] + " " * (end - start) + text[end:]
-    return text
-
-
 def find_phones(
     text: str, language: str | None = None, covered: Iterable[tuple[int, int]] = ()
 ) -> Iterator[Span]:
@@ -75,7 +77,7 @@ def find_phones(
     at the numbers an earlier region matched.
     """
     covered = list(covered)
-    scanned = _masked(text, covered) if covered else text
+    scanned = blanked(text, covered) if covered else text
     if not _PREFILTER_RE.search(scanned):
         return
     regions = ["NO", *_REGIONS.get(language or "", ())]
@@ -85,7 +87,7 @@ def find_phones(
     seen: set[tuple[int, int]] = set()
     for index, region in enumerate(regions):
         if index and seen:
-            scanned = _masked(scanned, seen)
+            scanned = blanked(scanned, seen)
             if not _PREFILTER_RE.search(scanned):
                 break
         matcher = phonenumbers.PhoneNumberMatcher(

@@ -24,11 +24,13 @@ FindFunction = Callable[[str, "str | None"], Iterable[Span]]
 
 @dataclass(frozen=True, slots=True)
 class Recognizer:
-    """One small recognizer: a name, the entity types it reports and a find function."""
+    """One small recognizer: a name, the entity types it reports, a find function, and
+    whether it needs the language of the text (phone numbers: which countries to read)."""
 
     name: str
     entities: tuple[str, ...]
     find: FindFunction
+    uses_language: bool = False  # False: ``find`` ignores the language (None is passed)
 
     def __call__(self, text: str, language: str | None = None) -> list[Span]:
         """The spans this recognizer finds in ``text`` (may overlap; detect() resolves)."""
@@ -41,7 +43,7 @@ _ALL = (
     Recognizer("iban", ("BANK_ACCOUNT",), find_iban),
     Recognizer("nordic_id", ("NATIONAL_ID",), find_nordic_ids),
     Recognizer("payment_card", ("PAYMENT_CARD",), find_payment_cards),
-    Recognizer("phone", ("PHONE",), find_phones),
+    Recognizer("phone", ("PHONE",), find_phones, uses_language=True),
     Recognizer("email", ("EMAIL",), find_emails),
     Recognizer("ip_address", ("IP_ADDRESS",), find_ip_addresses),
     Recognizer("username", ("USERNAME",), find_usernames),
