@@ -67,8 +67,9 @@ class Detection:
         self.texts = list(texts)
         chosen = list((recognizers or RECOGNIZERS).values())
         self._tags = [[m.span() for m in TAG_RE.finditer(t)] if "<" in t else [] for t in texts]
-        # per text, per recognizer (in registry order, which breaks ties): its spans
-        self._found: list[list[list[Span]]] = [[[] for _ in chosen] for _ in self.texts]
+        # per text, per recognizer (in registry order, which breaks ties): its spans (most
+        # find nothing: one shared empty tuple, not a list each)
+        self._found: list[list[Sequence[Span]]] = [[()] * len(chosen) for _ in self.texts]
         self._later = [(i, r) for i, r in enumerate(chosen) if r.uses_language]
         for position, recognizer in enumerate(chosen):
             if not recognizer.uses_language:
@@ -77,8 +78,8 @@ class Detection:
     def _run(self, position: int, find: FindFunction, languages: Sequence[str | None]) -> None:
         rows = zip(self.texts, languages, self._found, self._tags, strict=True)
         for text, language, found, tags in rows:
-            if text:
-                found[position] = _valid(find(text, language), text, tags)
+            if text and (spans := _valid(find(text, language), text, tags)):
+                found[position] = spans
 
     def masked(self) -> list[str]:
         """Each text with the personal data found so far replaced by spaces."""
@@ -103,7 +104,8 @@ class Detection:
         for text, language, found, tags in rows:
             if text:
                 covered = [(s.start, s.end) for f in found for s in f if s.score > _OUTRANKS_PHONE]
-                found[position] = _valid(find_phones(text, language, covered), text, tags)
+                if spans := _valid(find_phones(text, language, covered), text, tags):
+                    found[position] = spans
 
 
 def _valid(spans: Iterable[Span], text: str, tags: list[tuple[int, int]]) -> list[Span]:
