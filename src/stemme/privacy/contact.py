@@ -172,13 +172,16 @@ def find_usernames(text: str, language: str | None = None) -> Iterator[Span]:
         start, end = _trim(text, match.start(1), match.end(1))
         if handle.casefold() in common or end <= start:
             continue
+        handle_shaped = looks_like_handle(text[start:end])
+        if not handle_shaped and not (handle.islower() and handle.isalpha()):
+            continue  # "er Oslo", "is 14": no handle, wherever a platform is named
         after_platform = _ON_PLATFORM_RE.search(text[end : end + 30])
-        near = after_platform or _ON_PLATFORM_BEFORE_RE.search(
-            text[max(0, match.start() - 60) : match.start()].casefold()
-        )
-        if looks_like_handle(text[start:end]):
+        if handle_shaped:
+            near = after_platform or _ON_PLATFORM_BEFORE_RE.search(
+                text[max(0, match.start() - 60) : match.start()].casefold()
+            )
             yield Span(start, end, "USERNAME", 0.85 if near else 0.75, "named_handle")
-        elif after_platform and handle.islower() and handle.isalpha():
+        elif after_platform:
             # "kaller seg jokerboy på snap": a plain lower-case word named on a platform
             yield Span(start, end, "USERNAME", 0.7, "named_handle")
     online = may_match(_ONLINE_RE, text) and _ONLINE_RE.search(text) is not None
