@@ -76,7 +76,8 @@ def test_lingua_weighs_only_the_languages_the_words_leave_open(
     folded = text.casefold()
     words = language._WORD_RE.findall(folded)
     weak = sum(1 for w in words if w in language._WEAK_ENGLISH)
-    assert language._candidates(words, language.lexicon_hits(text), weak) == expected
+    hits = language.lexicon_hits(text)
+    assert language._candidates(words, folded, hits, weak) == expected
 
 
 def test_a_narrowed_detector_scores_only_its_languages() -> None:

@@ -567,13 +567,15 @@ _ALSO_NORWEGIAN = frozenset({"min", "kan", "var", "eller", "skulle", "ska", "ni"
 _SWEDISH_EVIDENCE = _LEXICON["sv"] - _ALSO_NORWEGIAN
 
 
-def _candidates(words: list[str], hits: dict[str, int], weak_english: int) -> frozenset[str]:
+def _candidates(
+    words: list[str], folded: str, hits: dict[str, int], weak_english: int
+) -> frozenset[str]:
     """The languages lingua has to weigh once the text is known to be one of ours: bokmål,
     nynorsk and Danish (which share most words, so only lingua's n-grams tell them apart),
     Swedish only when a word only Swedish uses or a Swedish "ä"/"ö" is in the text, English
     only when an English word (beyond "i", "a", "to", …) is."""
     candidates = set(_DANO_NORWEGIAN_CODES)
-    if any(word in _SWEDISH_EVIDENCE or "ä" in word or "ö" in word for word in words):
+    if "ä" in folded or "ö" in folded or not _SWEDISH_EVIDENCE.isdisjoint(words):
         candidates.add("sv")
     if hits["en"] > weak_english:
         candidates.add("en")
@@ -604,9 +606,10 @@ def _evidence(text: str) -> _Evidence | None:
     if not _decisive(hits):
         # Two or more function words of ours rule out the other languages: lingua only has
         # to weigh ours, which is several times faster than weighing all of them.
-        weak = sum(1 for w in words if w in _WEAK_ENGLISH)
+        weak = len(list(filter(_WEAK_ENGLISH.__contains__, words)))
         everything = sum(hits.values()) - weak + dano < OURS_EVIDENCE
-        lingua = (everything, frozenset() if everything else _candidates(words, hits, weak))
+        candidates = frozenset() if everything else _candidates(words, folded, hits, weak)
+        lingua = (everything, candidates)
     return _Evidence(folded, hits, dano, weight, lingua)
 
 
