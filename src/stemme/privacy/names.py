@@ -705,6 +705,8 @@ def _repeats(
     if not found:
         return
     names = {word for s, e in found for _, _, word in _words(text[s:e]) if len(word) > 1}
+    if all(text.count(word) == 1 for word in names):
+        return  # each name occurs only where it was found: nothing to look through
     for start, end, word in tokens:
         if word in names and not any(s <= start < e for s, e in found):
             if start and text[start - 1] in _BAD_BEFORE:
