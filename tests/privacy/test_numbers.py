@@ -163,10 +163,11 @@ def test_registry_has_number_recognizers() -> None:
     "text", ["", "abc", "12 345", "1234.56.78903", "tlf 41234567", "٣٤٥٦ 12", "1 2 3", "x9y99z"]
 )
 def test_longest_digit_run_answers_the_digit_patterns(text: str) -> None:
-    from stemme.privacy._text import longest_digit_run
+    from stemme.privacy._text import digit_count, longest_digit_run
 
     for n in range(1, 11):
         assert (longest_digit_run(text) >= n) is (re.search(rf"\d{{{n}}}", text) is not None)
+    assert digit_count(text) == len(re.findall(r"\d", text))
 
 
 def test_per_text_values_are_remembered_for_recent_texts_only() -> None:

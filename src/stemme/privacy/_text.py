@@ -47,13 +47,23 @@ class PerText(Generic[T]):
 _DIGIT_RUN_RE = re.compile(r"\d+")
 
 
-def _longest_digit_run(text: str) -> int:
-    return max(map(len, _DIGIT_RUN_RE.findall(text)), default=0)
+def _digit_runs(text: str) -> tuple[int, int]:
+    lengths = [len(run) for run in _DIGIT_RUN_RE.findall(text)]
+    return max(lengths, default=0), sum(lengths)
 
 
-longest_digit_run = PerText(_longest_digit_run)
-"""The length of the longest run of (Unicode) digits in a text: ``\\d{n}`` occurs in the
-text exactly when this is at least n."""
+_digit_runs_of = PerText(_digit_runs)
+
+
+def longest_digit_run(text: str) -> int:
+    """The length of the longest run of (Unicode) digits in ``text``: ``\\d{n}`` occurs in
+    the text exactly when this is at least n."""
+    return _digit_runs_of(text)[0]
+
+
+def digit_count(text: str) -> int:
+    """How many (Unicode) digits ``text`` holds: a number of n digits needs at least n."""
+    return _digit_runs_of(text)[1]
 
 
 def blanked(text: str, ranges: Iterable[tuple[int, int]]) -> str:

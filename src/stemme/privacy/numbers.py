@@ -11,7 +11,7 @@ from stdnum.dk import cpr
 from stdnum.no import fodselsnummer, kontonr
 from stdnum.se import personnummer
 
-from stemme.privacy._text import before, digits, longest_digit_run
+from stemme.privacy._text import before, digit_count, digits, longest_digit_run
 from stemme.privacy.types import Span
 
 # Eleven digits, optionally one space or dot between the 6 and the 5 (fødselsnummer form).
@@ -98,7 +98,7 @@ def _has_date(six: str) -> bool:
 
 def find_norwegian_ids(text: str, language: str | None = None) -> Iterator[Span]:
     """Fødselsnummer, D-nummer and H-nummer (11 digits, mod-11), told apart from accounts."""
-    if longest_digit_run(text) < 6:
+    if longest_digit_run(text) < 6 or digit_count(text) < 11:
         return
     for match in _NO_ID_RE.finditer(text):
         number = match.group(1) + match.group(2)
@@ -120,7 +120,7 @@ def find_norwegian_ids(text: str, language: str | None = None) -> Iterator[Span]
 
 def find_norwegian_accounts(text: str, language: str | None = None) -> Iterator[Span]:
     """Norwegian account numbers written 1234.56.78903 or 1234 56 78903 (mod-11)."""
-    if longest_digit_run(text) < 4:
+    if longest_digit_run(text) < 4 or digit_count(text) < 11:
         return
     for match in _ACCOUNT_RE.finditer(text):
         number = match.group(1) + match.group(3) + match.group(4)
@@ -148,7 +148,7 @@ def find_iban(text: str, language: str | None = None) -> Iterator[Span]:
 
 def find_nordic_ids(text: str, language: str | None = None) -> Iterator[Span]:
     """Swedish personnummer/samordningsnummer and Danish CPR."""
-    if longest_digit_run(text) < 6:
+    if longest_digit_run(text) < 6 or digit_count(text) < 10:
         return
     dashed = _DASH_ID_RE.finditer(text) if "-" in text or "+" in text else ()
     for match in dashed:
@@ -179,7 +179,7 @@ def find_nordic_ids(text: str, language: str | None = None) -> Iterator[Span]:
 
 def find_payment_cards(text: str, language: str | None = None) -> Iterator[Span]:
     """Payment card numbers: 13-19 digits, grouped or not, Luhn-valid."""
-    if longest_digit_run(text) < 4:
+    if longest_digit_run(text) < 4 or digit_count(text) < 13:
         return
     for match in _CARD_RE.finditer(text):
         groups = [
