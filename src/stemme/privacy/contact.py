@@ -108,7 +108,9 @@ def find_ip_addresses(text: str, language: str | None = None) -> Iterator[Span]:
     """IPv4 and IPv6 addresses, validated by the ipaddress module."""
     if not _IP_HINT_RE.search(text):
         return
-    for match in _IPV4_RE.finditer(text):
+    # an IPv4 address holds three dots, an IPv6 address at least two colons
+    ipv4 = _IPV4_RE.finditer(text) if text.count(".") >= 3 else ()
+    for match in ipv4:
         if _VERSION_RE.search(text[max(0, match.start() - 12) : match.start()].casefold()):
             continue
         try:
@@ -116,7 +118,8 @@ def find_ip_addresses(text: str, language: str | None = None) -> Iterator[Span]:
         except ValueError:
             continue
         yield Span(*match.span(), "IP_ADDRESS", 0.95, "ip_address")
-    for match in _IPV6_RE.finditer(text):
+    ipv6 = _IPV6_RE.finditer(text) if text.count(":") >= 2 else ()
+    for match in ipv6:
         candidate = match.group(0)
         if candidate.count(":") < 2 or not any(ch not in ":" for ch in candidate):
             continue
