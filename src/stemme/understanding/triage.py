@@ -484,7 +484,7 @@ def decide(rules: RuleResult, scores: dict[str, float], urgent_p: float = 0.0) -
     for category, hits in rules.hints.items():
         scores[category] += HINT_BOOST
         reasons.extend(hit.reason() for hit in hits)
-    category = max(CATEGORIES, key=lambda c: scores[c])
+    category = max(CATEGORIES, key=scores.__getitem__)
     # Urgency is not only for emergencies: a threat for tonight or a wanted person seen
     # now is an urgent crime report or tip (FORMAT.md), so the model's flag counts for all.
     urgent = (
