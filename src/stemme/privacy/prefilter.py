@@ -6,10 +6,9 @@ nothing matches, which is almost always. :func:`required_grams` reads a compiled
 syntax tree once and derives a set of short strings such that every match contains at
 least one of them (:func:`required_all`: several such sets, all of which a match meets).
 :class:`Finder` tells which of many such strings a text holds, in one pass
-(:func:`may_match`, the rule index); :class:`TextGrams` tests one set at a time. The
-filter never changes a result: when it says no, the pattern cannot match; when it is
-unsure (a class such as ``\\w`` at every position of an alternative, a back-reference) it
-says yes.
+(:func:`may_match`, the rule index). The filter never changes a result: when it says no,
+the pattern cannot match; when it is unsure (a class such as ``\\w`` at every position of
+an alternative, a back-reference) it says yes.
 
 Two alphabets compare patterns with texts. :data:`PLAIN`: lower-cased characters, strings
 of up to three. :data:`WORDS`: *shaped* texts (:func:`shape`: every character ``\\w`` does
@@ -433,31 +432,6 @@ def required_all(
     found = set(_Deriver(alphabet, frequencies).candidates(tree))
     ranked = sorted(found, key=lambda strings: (frequencies.cost(strings), sorted(strings)))
     return tuple(ranked[:limit])
-
-
-class TextGrams:
-    """One text written in an alphabet, to test ``required_grams`` against.
-
-    ``safe`` is False for a text with a character whose case-insensitive matching
-    ``str.lower`` does not reproduce: such a text must always be searched. ``lowered`` is
-    the text as the alphabet writes it (lower-cased, or shaped). For one test at a time;
-    many patterns against one text go through a :class:`Finder` instead.
-    """
-
-    __slots__ = ("lowered", "safe")
-
-    def __init__(self, text: str, alphabet: Alphabet = PLAIN) -> None:
-        self.lowered = shape(text) if alphabet.shaped else text.lower()
-        self.safe = is_safe(text)
-
-    def has_any(self, strings: _Strings) -> bool:
-        """Whether the written text contains one of ``strings``."""
-        lowered = self.lowered
-        return any(s in lowered for s in strings)
-
-    def may_match(self, required: _Strings | None) -> bool:
-        """False only if a pattern whose ``required_grams`` are ``required`` cannot match."""
-        return required is None or not self.safe or self.has_any(required)
 
 
 def is_safe(text: str) -> bool:

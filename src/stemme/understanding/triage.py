@@ -233,10 +233,6 @@ class _Part:
         grams = self._word_ngrams(lowered) if self.kind == "word" else self.analyzer(text)
         return [self._np.array([i for i in map(get, grams) if i is not None], dtype=_INDEX)]
 
-    def indices(self, text: str, lowered: str) -> list[int]:
-        """:meth:`arrays` as one list."""
-        return [int(index) for array in self.arrays(text, lowered) for index in array]
-
     def _word(self, word: str) -> Any:
         found = self._words.get(word)
         if found is None:
@@ -285,7 +281,7 @@ class _Part:
 
 
 class Scorer:
-    """Fast single-message inference for a TriageModel.
+    """Fast inference for a TriageModel, one message or a batch of them.
 
     scikit-learn's per-call overhead (input validation, sparse matrix assembly, two
     pipelines) costs several milliseconds per message; the arithmetic is a few hundred
@@ -319,7 +315,6 @@ class Scorer:
         # urgent one in one sparse-times-dense product).
         self._coef = np.ascontiguousarray(np.vstack([coef, urgent_coef[None, :]]).T)
         self._idf = np.ascontiguousarray(idf, dtype=np.float64)
-        self._outputs = self._coef.shape[1]
         self._intercepts = np.append(
             np.asarray(trained.category.intercept_, dtype=np.float64),
             float(np.asarray(trained.urgent.intercept_)[0]),
