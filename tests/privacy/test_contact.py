@@ -65,6 +65,7 @@ def test_ip_addresses(text: str, expected: list[str]) -> None:
         ("brukernavnet er tigeren", ["tigeren"]),
         ("en som kaller seg 'jokerboy' på Snapchat", ["jokerboy"]),
         ("en fyr på fortnite (XxSniperKingxX) truer meg", ["XxSniperKingxX"]),
+        ("han heter ola og har snap olabolla. si det ikke", ["olabolla"]),
     ],
 )
 def test_usernames(text: str, expected: list[str]) -> None:
@@ -84,6 +85,7 @@ def test_usernames(text: str, expected: list[str]) -> None:
         "kode ps5 og 4G på game",
         "snap er dritt",
         "snapen hans er privat",
+        "jeg har snap men ikke insta",
         "kontoen min er tømt",
         "han sendte en melding på YouTube og TikTok fra iPhone",
     ],

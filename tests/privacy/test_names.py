@@ -57,6 +57,16 @@ def persons(text: str) -> list[str]:
         ("JEG HETER KARI NORDMANN OG BROREN MIN JONAS ER SAVNET", ["KARI NORDMANN", "JONAS"]),
         ("Han het visstnok Olsen.", ["Olsen"]),
         ("Jeg heter Jonas Berg, og min venninne Mai var med", ["Jonas Berg", "Mai"]),
+        # a name never runs over a line break into the signature's next line
+        ("Helsing\nKari Nordmann\nStorgata 5, 0155 Oslo", ["Kari Nordmann"]),
+        # a parenthesis between the person and the name in apposition
+        ("ein gut i klassen til søstera mi (7. trinn), oskar, blir plaga", ["oskar"]),
+        ("si hei til emma fra meg", ["emma"]),
+        ("det var mathias og ingrid som sendte den", ["mathias", "ingrid"]),
+        ("eg veit kven det er, oskar b frå 8c", ["oskar b"]),
+        ("vi var på kino med gjengen til Tor i går", ["Tor"]),
+        ("Tusen takk til Siv på lensmannskontoret", ["Siv"]),
+        ("ابني اسمه محمد العلي وعمره ١٤", ["محمد العلي"]),
     ],
 )
 def test_finds_names(text: str, expected: list[str]) -> None:
@@ -96,6 +106,11 @@ def test_finds_names(text: str, expected: list[str]) -> None:
         "det er per i dag ingen svar",
         "Vi har mistet hunden vår, en svart labrador som heter Bella.",
         "i'm so tired of this",
+        "Vi har vært i Sol og varme hele uka",
+        "Han bor i Mo i Rana nå",
+        "Det skjedde i slutten av August",
+        "jeg og mamma og pappa var hjemme",
+        "ola i 9c er grei",
     ],
 )
 def test_name_negatives(text: str) -> None:
@@ -182,7 +197,12 @@ def test_strong_cue_and_signature_fast_paths(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "gap", ["", " ", "-", "\n", "\t", "\u00a0", " \n", "-\n", "\n\n", "  ", "--", "x", " -", "\n "]
+    ("gap", "linked"),
+    [
+        *[(gap, True) for gap in (" ", "-", "\t", "\u00a0")],
+        *[(gap, False) for gap in ("", "\n", "\r", "\u2028", " \n", "-\n", "\n\n", "  ", "--")],
+        *[(gap, False) for gap in ("x", " -", "\n ")],
+    ],
 )
-def test_linked_is_the_link_pattern(gap: str) -> None:
-    assert names._linked(gap) is (names._LINK_RE.match(gap) is not None)
+def test_words_of_one_name_are_linked_on_one_line(gap: str, linked: bool) -> None:
+    assert names._linked(gap) is linked

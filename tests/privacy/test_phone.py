@@ -32,6 +32,8 @@ def found(text: str, language: str | None = None) -> list[str]:
         ("call +44 20 7946 0958", ["+44 20 7946 0958"], "en"),
         ("nummer 4791745302", ["4791745302"], None),
         ("nummer 47 917 45 302", ["47 917 45 302"], None),
+        # possible but not in phonenumbers' valid ranges: still a number written to be called
+        ("his phone is +44 7700 900461", ["+44 7700 900461"], "en"),
     ],
 )
 def test_finds_phones(text: str, expected: list[str], language: str | None) -> None:

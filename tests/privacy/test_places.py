@@ -32,6 +32,7 @@ def found(name: str, text: str) -> list[str]:
         ("hun bor på Hovdegården 3.", ["Hovdegården 3"]),
         ("ved Øvre Slottsgate 5", ["Øvre Slottsgate 5"]),
         ("we stayed at 221B Baker Street", ["221B Baker Street"]),
+        ("Mvh\nKari Nordmann\nLia 7, 2680 Vågå", ["Lia 7, 2680 Vågå"]),
     ],
 )
 def test_addresses(text: str, expected: list[str]) -> None:
@@ -48,6 +49,8 @@ def test_addresses(text: str, expected: list[str]) -> None:
         "i 2024 i veien",
         "Vi bor i Oslo 2 år til",
         "Storgata kl 12.30",
+        "we're at grünerløkka 4th floor",
+        "Bor i Storgata 4th floor",
     ],
 )
 def test_address_negatives(text: str) -> None:
@@ -58,6 +61,7 @@ def test_address_negatives(text: str) -> None:
     ("text", "expected"),
     [
         ("bilen hadde skilt RF 48213.", ["RF 48213"]),
+        ("Bilen var ein raud Golf, SV 20911.", ["SV 20911"]),
         ("AB12345 kjørte for fort", ["AB12345"]),
         ("en elbil EL 12345", ["EL 12345"]),
         ("reg.nr ab 12345", ["ab 12345"]),

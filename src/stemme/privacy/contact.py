@@ -56,6 +56,8 @@ _ON_PLATFORM_RE = re.compile(
     r"xbox|psn|roblox|fortnite|minecraft|twitch|youtube|facebook|face|messenger)",
     re.IGNORECASE,
 )
+# "han har snap emilbrrr", "she has insta lisa.k": a platform that someone has, then its handle
+_HAS_BEFORE_RE = re.compile(r"\b(?:har|has|have|hadde|had)\s+$", re.IGNORECASE)
 _ON_PLATFORM_BEFORE_RE = re.compile(
     r"(?:snap|insta|instagram|tiktok|discord|minecraft|fortnite|roblox|server|game|spillet|chat)"
 )
@@ -166,7 +168,8 @@ def find_usernames(text: str, language: str | None = None) -> Iterator[Span]:
         # words that also mean a bank account or a profile ("kontoen min er tømt")
         copula = bool(filler and filler[-1] in _COPULAS)
         loose = match.group(1).casefold().startswith(("konto", "account", "profil"))
-        explicit = match.group(3) in ":=" or (copula and not loose)
+        has = not filler and _HAS_BEFORE_RE.search(text, max(0, match.start() - 8), match.start())
+        explicit = match.group(3) in ":=" or ((copula or bool(has)) and not loose)
         if explicit or looks_like_handle(handle):
             yield Span(start, end, "USERNAME", 0.85 if explicit else 0.8, "platform_handle")
     named_cues = _NAMED_CUE_RE.finditer(text) if may_match(_NAMED_CUE_RE, text) else ()

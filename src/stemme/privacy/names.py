@@ -213,7 +213,7 @@ _ANY_NAMING_RE = re.compile(
     rf"{_END}"
 )
 _SELF_RE = re.compile(
-    r"\b(?:jeg er|eg er|jag är|i am|i'm|im|this is|dette er|det er|her er|här är)\s+$"
+    r"\b(?:jeg er|eg er|jag är|i am|i'm|im|this is|dette er|det er|her er|här är)\s*[,:]?\s+$"
 )
 _NAMING_RE = re.compile(
     r"(?:heter|heiter|hedder|het|hette|heitte|name is|navn er|namn er|navnet mitt er|"
@@ -241,6 +241,18 @@ _TITLE_RE = re.compile(
 # or after a preposition that takes a person ("fikk melding fra Дмитрий", "by محمد").
 _LATIN_SHARE = 0.6
 _PERSON_PREPOSITION_RE = re.compile(r"\b(?:av|mot|hos|by|against)\s+$")
+# "si hei til thea", "takk til jonas", "say hi to emma": greetings and thanks go to persons
+_GREETING_TO_RE = re.compile(
+    r"\b(?:hei|hils|hilsen|helsing|hälsa|takk|tusen takk|tack|tak|thanks|thank you|hi|hello)"
+    r"\s+(?:til|to|åt)\s+$"
+)
+# "jonas og emilie": a lower-case first name joined to another one
+_AND_NAME_RE = re.compile(r"\s+(?:og|and|och|&)\s+([^\W\d_]+)")
+# One-letter words: no initial ("lucas h frå 9c", but not "ola i 9c")
+_ONE_LETTER_WORDS = frozenset("iåaoeøyuIÅAOEØYU")
+# "i Sol og varme": after a preposition of place, a capital may mark a place or a brand
+_SPATIAL_BEFORE_RE = re.compile(r"(?<!\w)(?:i|på|in|on|at)\s+$", re.IGNORECASE)
+_MONTHS = frozenset({"august", "juli", "juni", "june", "may", "mai", "maj", "april"})
 # Weak cues that only join words ("og الله أكبر"): for a word in another script they count only
 # after a name.
 _JOINING_CUE_RE = re.compile(r"\b(?:og|and|och|samt|eller|or)\s*$")
@@ -251,7 +263,9 @@ _PERSON_NOUN = (
 )
 # "en gutt i klassen min, sander, som …", "my neighbour, Zoran, keeps …": a name set off by
 # commas right after a noun for a person.
-_APPOSITIVE_RE = re.compile(rf"\b(?:{_PERSON_NOUN})\b[^.!?\n,;:()]{{0,30}},\s*$")
+_APPOSITIVE_RE = re.compile(
+    rf"\b(?:{_PERSON_NOUN})\b[^.!?\n,;:()]{{0,30}}(?:\([^()\n]{{1,15}}\)\s*)?,\s*$"
+)
 _APPOSITIVE_END_RE = re.compile(
     r"\s*(?:[,;:!?()]|\.(?!\w)|$)|\s+(?:som|who|er|is|var|was|har|has|\d+)\b"
 )
@@ -274,15 +288,15 @@ _LOCATIVE_RE = re.compile(r"\b(?:i|på|fra|frå|från|til|till|ved|mot|nær|near
 _PARTICLES = frozenset(
     {"van", "von", "der", "den", "de", "da", "di", "al", "el", "bin", "ibn", "af"}
 )
-_LINK_RE = re.compile(r"^(?:\s|-)$")
 
 
 def _linked(gap: str) -> bool:
-    """``_LINK_RE.match(gap)`` without the call: one white-space character or a hyphen
-    (``$`` also allows a final newline after it)."""
-    if len(gap) == 2 and gap[1] == "\n":
-        gap = gap[0]
-    return len(gap) == 1 and (gap == "-" or gap.isspace())
+    """Whether ``gap`` joins two words of one name: one white-space character other than a
+    line break, or a hyphen. A name never runs over a line break: in a signature the next
+    line holds the address or the phone number ("Ragnhild Bjørnstad\nLia 7")."""
+    return len(gap) == 1 and (
+        gap == "-" or (gap.isspace() and gap not in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+    )
 
 
 def _words(text: str) -> list[tuple[int, int, str]]:
@@ -570,6 +584,16 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
                 score = 0.85 if cue else 0.72
             elif cue or followed or _FOLLOWING_CUE_RE.search(text[end : end + 15]):
                 score = 0.8
+            elif (
+                not is_place
+                and folded not in _MONTHS
+                and folded not in places
+                and _after_lower_case_word(text, start)
+                and not _SPATIAL_BEFORE_RE.search(text, max(0, start - 6), start)
+            ):
+                # "takk til Liv og kollegaen", "gjengen til Per": mid-sentence, only a
+                # name is written with a capital (words such as "Dag", "Vår" are in common)
+                score = 0.65
         elif capitalised:
             plain = folded not in common and folded not in places
             if cue == 2 and plain:
@@ -611,6 +635,8 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
                     or _LOWER_LINK_RE.search(window)
                     or _SELF_RE.search(window)
                     or _PERSON_PREPOSITION_RE.search(window)
+                    or _GREETING_TO_RE.search(window)
+                    or _joined_to_first_name(text, end)
                     or (adjacent and nxt is not None and _lower_surname(nxt[2]))
                 ):
                     score = 0.7
@@ -624,7 +650,9 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
             more = 0
             while more < 2 and i < len(tokens) and _linked(text[span_end : tokens[i][0]]):
                 n_kind = _kind_of(tokens[i][2])
-                if n_kind is None or not n_kind[3] or n_kind[1] or not (latin or n_kind[2]):
+                if n_kind is None or not n_kind[3] or n_kind[1]:
+                    break
+                if not (latin or n_kind[2] or _arabic_family_name(tokens[i][2])):
                     break
                 span_end = tokens[i][1]
                 more += 1
@@ -637,15 +665,15 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
                 score = min(0.9, score + 0.05)
                 i += 1
                 continue
-            if (
-                gap == " "
-                and len(n_word) == 1
-                and n_word.isalpha()
-                and text[n_end : n_end + 1] == "."
-            ):
-                span_end = n_end + 1
-                i += 1
-                continue
+            if gap == " " and len(n_word) == 1 and n_word.isalpha():
+                if text[n_end : n_end + 1] == ".":  # "Ola N."
+                    span_end = n_end + 1
+                    i += 1
+                    continue
+                if n_word not in _ONE_LETTER_WORDS and not text[n_end : n_end + 1].isalnum():
+                    span_end = n_end  # "lucas h frå 9c": an initial without its full stop
+                    i += 1
+                    continue
             particles = i
             while particles < len(tokens) and tokens[particles][2] in _PARTICLES:
                 if text[tokens[particles - 1][1] : tokens[particles][0]] != " ":
@@ -683,6 +711,34 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
         found.append((signature.start, signature.end))
         yield signature
     yield from _repeats(text, tokens, found)
+
+
+def _after_lower_case_word(text: str, start: int) -> bool:
+    """Whether the word at ``start`` follows a lower-case word in the same sentence, with no
+    quotation open (in a title every word may have a capital)."""
+    position = start - 1
+    while position >= 0 and text[position] in " \t":
+        position -= 1
+    return position < start - 1 and text[position].islower() and not _quoted(text, start)
+
+
+def _joined_to_first_name(text: str, end: int) -> bool:
+    """Whether "og"/"and" and a lower-case first name that is no word follow ``end``."""
+    joined = _AND_NAME_RE.match(text, end, end + 30)
+    if joined is None or not joined.group(1).islower():
+        return False
+    word = joined.group(1)
+    return (
+        word in given_names_folded()
+        and word not in common_words()
+        and word not in _ambiguous_folded()
+        and word not in place_names()
+    )
+
+
+def _arabic_family_name(word: str) -> bool:
+    """An Arabic family name with its article ("الحسن" in "يوسف الحسن")."""
+    return word.startswith(("ال", "آل")) and len(word) > 3
 
 
 def _lower_surname(word: str) -> bool:

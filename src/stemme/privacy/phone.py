@@ -10,6 +10,7 @@ import phonenumbers
 from stemme.privacy._text import (
     DATE_RE,
     TIME_RE,
+    PerText,
     after,
     before,
     blanked,
@@ -21,6 +22,7 @@ from stemme.privacy.types import Span
 
 # At least six digits with at most two separator characters between them.
 _PREFILTER_RE = re.compile(r"\d(?:[\s.\-()/]{0,2}\d){5,}")
+_INTERNATIONAL_RE = re.compile(r"\+\d{1,3}[\s.\-]?\(?\d")
 _SWEDISH_LOCAL_RE = re.compile(r"(?<!\d)0\d{1,3}[- ]\d")
 
 # Emergency and official service numbers (digits of the national number) are not personal data.
@@ -66,6 +68,45 @@ def _groups_look_like_phone(raw: str) -> bool:
     )
 
 
+def _dates_and_times(text: str) -> list[tuple[int, int]]:
+    return [*spans_of(DATE_RE, text), *spans_of(TIME_RE, text)]
+
+
+_dates_and_times_of = PerText(_dates_and_times)
+
+
+def _phone_score(text: str, match: phonenumbers.PhoneNumberMatch) -> float:
+    """The score of a number phonenumbers matched, or 0 when it is no personal phone number:
+    an official number, a date or time, a grouping no phone number has, or a number after a
+    case, order or amount cue."""
+    start, end, raw = match.start, match.end, match.raw_string
+    national = str(match.number.national_number)
+    if national in OFFICIAL_NUMBERS or digits(raw) in OFFICIAL_NUMBERS:
+        return 0.0
+    if overlaps(start, end, _dates_and_times_of(text)) or not _groups_look_like_phone(raw):
+        return 0.0
+    context = before(text, start, 30)
+    if _NEGATIVE_CUE_RE.search(context) or _AMOUNT_AFTER_RE.search(after(text, end)):
+        return 0.0
+    return 0.9 if _POSITIVE_CUE_RE.search(context) or raw.startswith("+") else 0.8
+
+
+def _possible_international(text: str, scanned: str, seen: set[tuple[int, int]]) -> Iterator[Span]:
+    """Numbers written with "+" and a country code that phonenumbers finds possible but not
+    valid: numbers from ranges its metadata does not list (new ranges, numbers reserved
+    for fiction such as +44 7700 900…). Written so, a number is a phone number all the same."""
+    if not _INTERNATIONAL_RE.search(scanned):
+        return
+    scanned = blanked(scanned, seen) if seen else scanned
+    matcher = phonenumbers.PhoneNumberMatcher(
+        scanned, "NO", leniency=phonenumbers.Leniency.POSSIBLE
+    )
+    for match in matcher:
+        raw = match.raw_string
+        if raw.startswith("+") and len(digits(raw)) >= 9 and _phone_score(text, match):
+            yield Span(match.start, match.end, "PHONE", 0.75, "phone")
+
+
 def find_phones(
     text: str, language: str | None = None, covered: Iterable[tuple[int, int]] = ()
 ) -> Iterator[Span]:
@@ -83,7 +124,6 @@ def find_phones(
     regions = ["NO", *_REGIONS.get(language or "", ())]
     if "SE" not in regions and _SWEDISH_LOCAL_RE.search(text):
         regions.append("SE")
-    blocked: list[tuple[int, int]] | None = None  # dates and times, found when first needed
     seen: set[tuple[int, int]] = set()
     for index, region in enumerate(regions):
         if index and seen:
@@ -94,23 +134,12 @@ def find_phones(
             scanned, region, leniency=phonenumbers.Leniency.VALID
         )
         for match in matcher:
-            start, end = match.start, match.end
-            if (start, end) in seen:
+            if (match.start, match.end) in seen:
                 continue
-            seen.add((start, end))
-            raw = match.raw_string
-            national = str(match.number.national_number)
-            if national in OFFICIAL_NUMBERS or digits(raw) in OFFICIAL_NUMBERS:
-                continue
-            if blocked is None:
-                blocked = spans_of(DATE_RE, text) + spans_of(TIME_RE, text)
-            if overlaps(start, end, blocked) or not _groups_look_like_phone(raw):
-                continue
-            context = before(text, start, 30)
-            if _NEGATIVE_CUE_RE.search(context) or _AMOUNT_AFTER_RE.search(after(text, end)):
-                continue
-            score = 0.9 if _POSITIVE_CUE_RE.search(context) or raw.startswith("+") else 0.8
-            yield Span(start, end, "PHONE", score, "phone")
+            seen.add((match.start, match.end))
+            if score := _phone_score(text, match):
+                yield Span(match.start, match.end, "PHONE", score, "phone")
+    yield from _possible_international(text, scanned, seen)
     for bare in _BARE_COUNTRY_RE.finditer(text):
         if any(s <= bare.start() < e for s, e in seen) or _NEGATIVE_CUE_RE.search(
             before(text, bare.start(), 30)

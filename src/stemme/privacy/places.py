@@ -43,11 +43,12 @@ _ADDRESS_RE = re.compile(
     rf"(?:[{_UP}][{_LO}{_UP}.'-]*\s){{1,3}}(?:{_APART})"
     rf"|(?:(?:{_PREFIX})\s)?[{_UP}{_LO}][{_LO}-]*?[{_LO}](?:{_GLUED})"
     rf"|[{_UP}]{{2,}}(?:{_UPPER_SUFFIXES})"
-    rf")(?<=[\w.])\s?({_HOUSE})(?![\d,.:]\d|\s?(?:%|kr\b|år\b|km\b|min\b))" + _POSTAL,
+    rf")(?<=[\w.])\s?({_HOUSE})(?![^\W\d_]|[\d,.:]\d|\s?(?:%|kr\b|år\b|km\b|min\b))" + _POSTAL,
 )
-# Any capitalised name + number when a real postcode and place follow ("Smedasundet 54, 5528 X").
+# Any capitalised name + number when a real postcode and place follow ("Smedasundet 54, 5528 X"),
+# the name on one line ("Ragnhild Bjørnstad\nLia 7, 2680 Vågå": the line before is a signature).
 _POSTCODE_ADDRESS_RE = re.compile(
-    rf"(?<![\w])[{_UP}][{_LO}{_UP}-]+(?:\s[{_UP}{_LO}][{_LO}{_UP}-]+){{0,2}}\s({_HOUSE}),?\s+"
+    rf"(?<![\w])[{_UP}][{_LO}{_UP}-]+(?:[ \t][{_UP}{_LO}][{_LO}{_UP}-]+){{0,2}}[ \t]({_HOUSE}),?\s+"
     rf"(\d{{4}})\s+[{_UP}][{_LO}{_UP}-]+"
 )
 # A capitalised name + number after "bor i/på", "adressen er", "lives at" …
@@ -55,7 +56,7 @@ _RESIDENCE_RE = re.compile(
     rf"\b(?i:bor|bur|bo|bodde|budde|adressen?(?:\s+\w+)?\s+er|adressa(?:\s+\w+)?\s+er|"
     rf"adresse:|address:|address is|lives at|live at|bor på|boende på|wohnt in|mieszka)"
     rf"\s+(?i:i|på|at|in|on)?\s*"
-    rf"([{_UP}][{_LO}{_UP}-]+(?:\s[{_UP}][{_LO}{_UP}-]+){{0,2}}\s{_HOUSE})(?![\d,.:]\d)",
+    rf"([{_UP}][{_LO}{_UP}-]+(?:\s[{_UP}][{_LO}{_UP}-]+){{0,2}}\s{_HOUSE})(?![^\W\d_]|[\d,.:]\d)",
 )
 # English order: "221B Baker Street".
 _ENGLISH_ADDRESS_RE = re.compile(
@@ -279,10 +280,14 @@ def _nordic_plates(text: str) -> Iterator[Span]:
         cue = _PLATE_CUE_RE.search(before(text, start, 40)) is not None
         upper = letters.isupper()
         # Words and units ("kl 1530") never; country codes ("DK", "SE") only right after
-        # "reg.nr" / "skilt", where they are real prefixes.
+        # "reg.nr" / "skilt", or with five digits after a plate cue ("Toyota, SV 20488"),
+        # where they are real prefixes.
         if letters.upper() in _PLATE_NOT_LETTERS and (
             letters.upper() in _HARD_NOT_LETTERS
-            or not _PLATE_CUE_RE.search(before(text, start, 14))
+            or not (
+                _PLATE_CUE_RE.search(before(text, start, 14))
+                or (cue and upper and len(number) == 5)
+            )
         ):
             continue
         if not upper and not cue:
