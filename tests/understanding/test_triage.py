@@ -67,6 +67,12 @@ EMERGENCIES += [
     ("I'm going to end it tonight, I can't do this anymore", "en"),
     ("my friend is unconscious after taking something at the party", "en"),
     ("Help us, my brother is having a seizure and not breathing", "en"),
+    # a vehicle in the water; someone overdue out in the dark or cold
+    ("En bil rullet ut i havna nå, det sitter folk i den", "nb"),
+    ("a car just drove into the harbour, someone is inside", "en"),
+    ("Far har ikkje kome ned frå fjellet og det byrjar å bli mørkt", "nn"),
+    ("my sister is not back from her hike yet and it's snowing a lot", "en"),
+    ("Pappa er ikke kommet i land etter fisketuren, og det er storm på sjøen", "nb"),
 ]
 SERIOUS_CHILD = [
     # grooming: an adult's secrecy, love talk or hotel plans with a minor
@@ -85,6 +91,9 @@ SERIOUS_CHILD = [
     "Dotter mi på 14 fortel at ho har sendt nakenbilete til ein ho ikkje kjenner",
     "Min dotter på 12 har fått bilder på en vuxen mans könsorgan",
     "a man has been sending sexual messages to my 11 year old son on roblox",
+    # sextortion: threats to spread a child's pictures
+    "im 13 and a guy says he will leak my pics to my school if i dont pay",
+    "Jenta mi på 14 får beskjed om at han skal legge ut bildene hvis hun ikke sender flere",
 ]
 
 # (text, urgent) that must be concern_for_child, decided by the rules alone
@@ -108,7 +117,41 @@ NOT_URGENT = [
     "Noen stjal sykkelen min forrige uke",
     "Min nabo kjører ofte bil etter å ha drukket, vil tipse om det",
     "Sønnen min var borte i går, men han er funnet og er hjemme igjen",
+    # weapons kept, licensed or inherited: no danger
+    "Eg har arva ei hagle etter far min, ho står no i våpenskåpet. Kva må eg gjere?",
+    "My gun licence expires now, how do I renew it?",
 ]
+
+
+def test_overdue_is_an_emergency_only_out_in_the_dark_or_cold() -> None:
+    late = "Mannen min har ikke kommet hjem ennå, men han er ofte sen fra jobb"
+    assert apply_rules(late, "nb").emergency == ()
+    out = "Mannen min har ikke kommet hjem fra skituren og det er snøstorm"
+    assert apply_rules(out, "nb").is_emergency
+
+
+# threats of an attack on many people: urgent whatever the category
+PLANNED_ATTACKS = [
+    ("en gutt på discord sa at han skal skyte opp skolen på fredag", "nb"),
+    ("someone in our group chat says he is going to shoot up the school tomorrow", "en"),
+    ("Ein kar på nettet planlegg eit åtak på festivalen i helga", "nn"),
+]
+NOT_PLANNED_ATTACKS = [
+    "Jeg så på nyhetene om skoleskytingen i USA, hvordan snakker jeg med barna om det?",
+    "Sønnen min spiller et spill der de skyter hverandre, er det lov når han er 12?",
+]
+
+
+@pytest.mark.parametrize(("text", "lang"), PLANNED_ATTACKS)
+def test_a_planned_attack_is_urgent(text: str, lang: str) -> None:
+    result = triage.triage(text, lang=lang)
+    assert result.urgent
+    assert any(reason.startswith("hastesak – trussel om angrep") for reason in result.reasons)
+
+
+@pytest.mark.parametrize("text", NOT_PLANNED_ATTACKS)
+def test_talk_of_attacks_without_a_plan(text: str) -> None:
+    assert apply_rules(text, "nb").threats == ()
 
 
 @pytest.mark.parametrize(("text", "lang"), EMERGENCIES)
@@ -178,7 +221,12 @@ def test_redaction_tags_are_folded() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("gutten på 12 og mannen på 25", [12, 25]), ("en 15-åring", [15]), ("kl 14:30", [])],
+    [
+        ("gutten på 12 og mannen på 25", [12, 25]),
+        ("en 15-åring", [15]),
+        ("kl 14:30", []),
+        ("hey im 14 from norway", [14]),
+    ],
 )
 def test_ages(text: str, expected: list[int]) -> None:
     assert ages(text) == expected

@@ -302,6 +302,7 @@ LIFE_DANGER = Cue(
         r"skutt (?:ned|i)",
         r"(?:been|was|got|is) shot",
         r"fanget i bilen",
+        r"(?:kjørt|køyrt|kørt|kört|kjørte|køyrde|kørte|körde|rullet|rulla|rullede|drove|driven|rolled|went) (?:ut )?(?:i|uti|ned i|ud i|into|off into|off the \w+ into) (?:the )?(?:sjøen|sjøe|vannet|vatnet|havet|elva|elvi|fjorden|havna|vandet|havnen|vattnet|sjön|water|sea|river|lake|harbou?r|fjord)",
         r"(?:trapped|stuck) in (?:the|his|a) car",
         r"noen (?:ligger|blir|er) (?:nede|skadet)",
         r"ligger nede og blir",
@@ -340,6 +341,37 @@ WEAPON = Cue(
         r"baseball bat",
     ),
 )
+PLANNED_ATTACK = Cue(
+    "hastesak – trussel om angrep",
+    _rx(
+        r"(?:skal|vil|ska|kommer til å|kjem til å|planlegger å|planlegg å|truer med å|truet med å|truga med å|snakker om å|snakka om å|tänker) (?:\w+ ){0,2}(?:skyte|skyta|bombe|bomba|sprenge|sprengje|spränga|drepe|drepa|döda|angripe|angrepe) (?:opp |upp )?(?:hele |heile )?(?:skolen|skulen|skolan|klassen|elevene|alle|folk|kjøpesenteret|senteret|moskeen|kirken|kyrkja|synagogen|festivalen|konserten)",
+        r"(?:going to|gonna|will|wants to|plans? to|planning to|threaten\w* to|talking about) (?:\w+ ){0,2}(?:shoot|bomb|blow up|attack|kill) (?:up )?(?:the |his |her |my |our |a |the whole )?(?:school|class|mall|mosque|church|synagogue|concert|festival|everyone|everybody|people)",
+        r"(?:planlegger|planlegg|planerar|planning|plans?) (?:et |eit |ett |a |an )?(?:angrep|åtak|attentat|attack|terrorangrep|terror attack|skoleskyting|school shooting|massakre|massacre)",
+        r"bombetrussel\w*",
+        r"bomb threat",
+    ),
+)
+"""A threat of an attack on many people: urgent whatever the category (a tip, a report)."""
+WEAPON_ADMINISTRATION = Cue(
+    "våpen – forvaltning",
+    _rx(
+        rf"våpenskap{W}",
+        rf"våpenskåp{W}",
+        rf"våpenkort{W}",
+        rf"våpenløyve{W}",
+        rf"våpensøknad{W}",
+        rf"våpenlisens{W}",
+        rf"vapenlicens{W}",
+        rf"vapenskåp{W}",
+        r"(?:gun|weapons?|firearms?) (?:safe|cabinet|licen[cs]e|permit)",
+        rf"innlevere{W}",
+        r"levere inn",
+        r"arvet",
+        r"arva",
+        r"inherited",
+    ),
+)
+"""Weapons being kept, licensed, inherited or handed in: no danger (vetoes WEAPON)."""
 VIOLENCE_NOW = Cue(
     "vold",
     _rx(
@@ -534,7 +566,7 @@ CHILD = Cue(
         rf"veslesyst{W}",
         r"nevø",
         r"niese",
-        r"(?:på|er|is|är|(?:he|she)'?s|age[d]?) (?:1[0-7]|[2-9])(?:[- ]?(?:år|years?|yo|y/o))?(?!\d)",
+        r"(?:på|er|is|är|(?:he|she)'?s|age[d]?|i'?m|i’m|i am) (?:1[0-7]|[2-9])(?:[- ]?(?:år|years?|yo|y/o))?(?!\d)",
         r"(?:1[0-7]|[2-9])[- ]?(?:åring\w*|years? old|year-old|år gammel|år gammal|jir|lat)",
         r"\d{1,2}-åring(?:en)?",
         rf"tenåring{W}",
@@ -594,6 +626,49 @@ MISSING = Cue(
         r"zagin\w*",
         r"пропал\w*",
         r"lumay",
+    ),
+)
+OVERDUE = Cue(
+    "ikke kommet tilbake",
+    _rx(
+        r"(?:ikke|ikkje|inte|ikk) (?:kommet|kome|komme|kommit|kommer|kjem) (?:tilbake|ned|ner|hjem|heim|hem|fram|frem|inn|i land)(?: (?:fra|frå|från) \w+)?",
+        r"(?:not|isn'?t|hasn'?t|has not|haven'?t|have not|didn'?t|did not|never) (?:been |yet )?(?:back|returned|come back|came back|come down|came down|made it back)",
+        r"(?:skulle vært|skulle vore|skulle ha vært|skulle vært) (?:tilbake|hjemme|heime|nede|i land)",
+        r"(?:should have been|was supposed to be|was due) (?:back|home|down)",
+        r"(?:overdue|long overdue)",
+    ),
+)
+"""Someone who has not come back when expected (counts with EXPOSED: see _emergencies)."""
+EXPOSED = Cue(
+    "ute i mørke, kulde eller uvær",
+    _rx(
+        r"(?:blir|begynner å bli|er) (?:mørkt|kaldt|kald)",
+        r"(?:vert|byrjar å bli) (?:mørkt|kaldt)",
+        r"mørket (?:kommer|kjem|faller)",
+        r"(?:getting|it'?s|is) (?:dark|cold|freezing)",
+        r"snør",
+        r"snøstorm",
+        r"snøvær",
+        r"snowing",
+        r"snowstorm",
+        r"blizzard",
+        r"uvær",
+        r"storm",
+        r"tåke",
+        r"fog",
+        r"minus \d+",
+        r"-\d+ (?:grader|degrees)",
+        r"iskald\w*",
+        r"hypotherm\w*",
+        r"på fjellet",
+        r"i fjellet",
+        r"på toppturen?",
+        r"on the (?:mountain|trail|glacier|ice)",
+        r"in the mountains",
+        r"på isen",
+        r"på sjøen",
+        r"ute på (?:havet|sjøen|fjorden|vannet|vatnet|isen)",
+        r"(?:out )?at sea",
     ),
 )
 RUNAWAY = Cue(
@@ -656,7 +731,7 @@ RELATIONSHIP = Cue(
     ),
 )
 _AGE_RE = re.compile(
-    r"(?:(?:på|er|is|är|age|aged|og|and|,) (\d{1,2})(?!\d)(?![.,:]\d))"
+    r"(?:(?:på|er|is|är|age|aged|og|and|,|i'?m|i’m|i am|am) (\d{1,2})(?!\d)(?![.,:]\d))"
     r"|(?:(\d{1,2})[- ]?(?:år|years?|yo|y/o|åring\w*|jir|lat)(?!\w))"
     r"|(?:(?<=[^\W\d_]) \((\d{1,2})\))",  # "Sønnen min (14)", "Yusuf (12)"
     re.IGNORECASE,
@@ -731,6 +806,8 @@ CHILD_SEXUAL = Cue(
         r"(?:blir|bli|come|go|går) med (?:ham|han|him|honom|henne|ho|her) hjem",
         r"(?:presset|pressa|pressas|tvunget|tvinga|tvingas|tvinges|forced|pressured|pressed) (?:til|to|att|into)",
         r"(?:sextortion|utpress\w*|utpressning)",
+        r"(?:leak|leake|leaks|share|spread|post|publish|send out) (?:my|her|his|the|our|all (?:my|her|his)) (?:\w+ (?:and|&) (?:my|her|his) )?(?:pics|pictures|photos|images|nudes|videos?|bilder|bildene)",
+        r"(?:legge ut|legg ut|legger ut|spre|sprer|spreie|dele|deler|publisere|lekke|sende) (?:\w+ )?(?:bildene|bileta|bilda|videoen|nudesa|nudesene|nakenbildene|nakenbileta|bilder av (?:meg|henne|ham|han|ho|deg))",
         r"(?:blackmail\w*)",
         r"nin weyn",
         r"sawir\w*",
@@ -1033,6 +1110,8 @@ class RuleResult:
     child_serious: bool
     hints: dict[str, tuple[Hit, ...]]
     resolved: bool = False
+    threats: tuple[Hit, ...] = ()
+    """Threats of an attack on many people: urgent in any category."""
 
     @property
     def is_emergency(self) -> bool:
@@ -1200,10 +1279,21 @@ def _emergencies(scan: _Scan, lang: str | None = None) -> list[Hit]:
     if vulnerable and missing and not scan.hit(FOUND):
         # A missing child stays an emergency until found, even if it began yesterday.
         hits.append(Hit("nødsituasjon – savnet", f"{vulnerable.matched} … {missing.matched}"))
+    elif (
+        (overdue := missing or scan.hit(OVERDUE))
+        and (exposed := scan.hit(EXPOSED))
+        and not scan.hit(FOUND)
+    ):
+        # Anyone missing or overdue out in the dark, the cold or a storm ("not back from the
+        # trail and it's getting dark"): every hour counts.
+        hits.append(Hit("nødsituasjon – savnet ute", f"{overdue.matched} … {exposed.matched}"))
     if child and (danger := scan.hit(CHILD_DANGER)):
         hits.append(Hit("nødsituasjon – barn i fare", f"{child.matched} … {danger.matched}"))
     situational: list[Hit] = []
-    for cue in (WEAPON, VIOLENCE_NOW, INTRUDER, ACCIDENT):
+    weapon = None if scan.hit(WEAPON_ADMINISTRATION) else scan.hit(WEAPON)
+    if weapon is not None:
+        situational.append(weapon)
+    for cue in (VIOLENCE_NOW, INTRUDER, ACCIDENT):
         if hit := scan.hit(cue):
             situational.append(hit)
     drunk = scan.hit(DRUNK_DRIVER)
@@ -1219,7 +1309,6 @@ def _emergencies(scan: _Scan, lang: str | None = None) -> list[Hit]:
             hits.append(road)
     presence = scan.hit(PRESENCE)
     threat = scan.hit(THREAT)
-    weapon = scan.hit(WEAPON)
     if threat and (presence or (weapon and not past)):
         situational.append(threat)
         if weapon and not presence and not now:
@@ -1275,4 +1364,5 @@ def apply_rules(text: str, lang: str | None = None) -> RuleResult:
         category: (hit,) for category, cue in HINTS.items() if (hit := scan.hit(cue)) is not None
     }
     resolved = scan.hit(FOUND) is not None
-    return RuleResult(emergency, tuple(child_hits), serious, hints, resolved)
+    threats = tuple(hit for hit in (scan.hit(PLANNED_ATTACK),) if hit is not None)
+    return RuleResult(emergency, tuple(child_hits), serious, hints, resolved, threats)

@@ -465,13 +465,14 @@ def decide(rules: RuleResult, scores: dict[str, float], urgent_p: float = 0.0) -
         reasons.extend(hit.reason() for hit in rules.emergency)
         return TriageResult("emergency", True, tuple(reasons), _rounded(scores))
     model_urgent = urgent_p >= MODEL_URGENT_THRESHOLD and not rules.resolved
+    reasons.extend(hit.reason() for hit in rules.threats)
     if rules.is_child_concern and (rules.child_serious or scores["concern_for_child"] > 0.15):
         reasons.extend(hit.reason() for hit in rules.child)
         if rules.child_serious:
             reasons.append("alvorlig risiko for barnet")
         elif model_urgent:
             reasons.append(f"modellen: mulig hastesak ({urgent_p:.2f})")
-        urgent = rules.child_serious or model_urgent
+        urgent = rules.child_serious or model_urgent or bool(rules.threats)
         return TriageResult("concern_for_child", urgent, tuple(reasons), _rounded(scores))
     if rules.is_child_concern:
         scores["concern_for_child"] += NEGLECT_BOOST
@@ -489,6 +490,7 @@ def decide(rules: RuleResult, scores: dict[str, float], urgent_p: float = 0.0) -
     )
     if urgent:
         reasons.append(f"modellen: mulig hastesak ({urgent_p:.2f})")
+    urgent = urgent or bool(rules.threats)
     reasons.append(f"kategori: {category} ({scores[category]:.2f})")
     return TriageResult(category, urgent, tuple(reasons), _rounded(scores))
 
