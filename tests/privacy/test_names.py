@@ -67,6 +67,10 @@ def persons(text: str) -> list[str]:
         ("vi var på kino med gjengen til Tor i går", ["Tor"]),
         ("Tusen takk til Siv på lensmannskontoret", ["Siv"]),
         ("ابني اسمه محمد العلي وعمره ١٤", ["محمد العلي"]),
+        ("ein ven av meg (jonas, 14) får meldingar frå ein vaksen", ["jonas"]),
+        # the title line of an e-mail signature is no name
+        ("Kind regards,\nDaniel Okafor\nSoftware Engineer\n+47 917 45 302", ["Daniel Okafor"]),
+        ("Mit freundlichen Grüßen, Klaus und Anna Becker", ["Klaus", "Anna Becker"]),
     ],
 )
 def test_finds_names(text: str, expected: list[str]) -> None:

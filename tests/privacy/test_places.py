@@ -33,6 +33,8 @@ def found(name: str, text: str) -> list[str]:
         ("ved Øvre Slottsgate 5", ["Øvre Slottsgate 5"]),
         ("we stayed at 221B Baker Street", ["221B Baker Street"]),
         ("Mvh\nKari Nordmann\nLia 7, 2680 Vågå", ["Lia 7, 2680 Vågå"]),
+        ("det selges hasj fra Storgata 31B, H0302 i Lillestrøm", ["Storgata 31B, H0302"]),
+        ("adressen er Madlaveien 212, Stavanger", ["Madlaveien 212, Stavanger"]),
     ],
 )
 def test_addresses(text: str, expected: list[str]) -> None:
@@ -92,6 +94,8 @@ def test_plates(text: str, expected: list[str]) -> None:
         "SMS 112",
         "Han er 17 år.",
         "kr 12 345",
+        "My flight home is DY 1302 on Friday",
+        "bussen, rute AB 1234, var sein",
     ],
 )
 def test_plate_negatives(text: str) -> None:

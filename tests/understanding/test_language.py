@@ -12,6 +12,9 @@ CASES = [
     ("Hvordan fornyer jeg passet?", "nb"),
     ("Jeg vil ikke leve lenger", "nb"),
     ("Takk for hjelpen!", "nb"),
+    # "to", "i", "her" are Norwegian words too: no English evidence without an English word
+    ("Jeg er redd for to små barn i huset her i gata, de er alene i kveld", "nb"),
+    ("Vi har to katter i leiligheten her i byen, og jeg lurer på reglene", "nb"),
     ("hva gjør jeg nå", "nb"),
     # nynorsk
     ("Eg veit ikkje kva eg skal gjere", "nn"),

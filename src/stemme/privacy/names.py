@@ -227,7 +227,7 @@ _PET_RE = re.compile(
 )
 _CLAUSE_END_RE = re.compile(r"\s*(?:[,.!?)]|$|igjen\b|her\b|som\b|fra\b|og\b)")
 _STREET_BEFORE_RE = re.compile(r"\b(?:på|ved|langs|nedover|oppover|bortover|along|on)\s+$")
-_CONJ_RE = re.compile(r"\s*(?:og|and|och|&|,|eller|or)\s*")
+_CONJ_RE = re.compile(r"\s*(?:og|and|och|und|&|,|eller|or)\s*")
 _FOLLOWING_CUE_RE = re.compile(
     r"^\s*(?:,\s*)?(?:sa|sier|fortalte|skrev|skriver|truet|truer|truga|slo|slår|ringte|sendte|"
     r"said|says|told|wrote|threatened|texted|og (?:jeg|meg|eg)|and i|and me|och jag|og jeg)\b",
@@ -637,6 +637,7 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
                     or _PERSON_PREPOSITION_RE.search(window)
                     or _GREETING_TO_RE.search(window)
                     or _joined_to_first_name(text, end)
+                    or _with_age_in_parenthesis(text, start, end)
                     or (adjacent and nxt is not None and _lower_surname(nxt[2]))
                 ):
                     score = 0.7
@@ -736,6 +737,14 @@ def _joined_to_first_name(text: str, end: int) -> bool:
     )
 
 
+_AGE_CLOSING_RE = re.compile(r",?\s*\d{1,2}(?:\s*(?:år|years?|y/o|yo))?\)")
+
+
+def _with_age_in_parenthesis(text: str, start: int, end: int) -> bool:
+    """Whether the word at start:end opens a parenthesis that closes with an age ("(ida, 13)")."""
+    return text[start - 1 : start] == "(" and _AGE_CLOSING_RE.match(text, end) is not None
+
+
 def _arabic_family_name(word: str) -> bool:
     """An Arabic family name with its article ("الحسن" in "يوسف الحسن")."""
     return word.startswith(("ال", "آل")) and len(word) > 3
@@ -808,6 +817,17 @@ def _ambiguous_folded() -> frozenset[str]:
     return frozenset(name.casefold() for name in ambiguous_names())
 
 
+# Words of job titles, which stand on their own line in e-mail signatures.
+_JOB_TITLE_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "engineer manager director officer advisor adviser consultant coordinator developer "
+        "assistant specialist analyst executive president head ceo cto cfo coo lead partner "
+        "owner founder leder daglig rådgiver konsulent koordinator utvikler assistent sjef "
+        "direktør spesialist sekretær seniorrådgiver avdelingsleder prosjektleder "
+        "kontaktlærer rektor inspektør saksbehandler fagleder teamleder styreleder",
+    )
+)
 _SHOUT_MIN_LETTERS = 12
 _SHOUT_SHARE = 0.7
 
@@ -868,6 +888,8 @@ def _signature(text: str) -> Span | None:
     folded = [word.casefold().strip("'’") for word in words]
     if any(word in common_words() or word in organisations() for word in folded):
         return None
+    if any(word in _JOB_TITLE_WORDS for word in folded):
+        return None  # "Daniel Okafor\nSoftware Engineer\n+47 …": the title line
     if all(word in place_names() for word in folded):
         return None
     if len(words) == 1 and not _known_first(words[0]):

@@ -35,12 +35,14 @@ _BARE_COUNTRY_RE = re.compile(
 )
 _REGIONS = {"sv": ("SE",), "da": ("DK",), "en": ("GB", "US")}
 
+# The short words are whole words ("id", not the end of "Hamid"); the stems may be glued
+# to what comes before ("bankkonto", "bestillingsnummer").
 _NEGATIVE_CUE_RE = re.compile(
-    r"(?:saks?(?:nummer|nr|\s?nr\.?)|sak\b|referanse\w*|ref\.?(?:nr)?\b|kid\b|kid-?n\w*|"
+    r"(?:saks?(?:nummer|nr|\s?nr\.?)|referanse\w*|kid-?n\w*|"
     r"ordre\w*|order|faktura\w*|invoice|org\.?\s?nr|orgnr|organisasjonsnummer|org\.?\s?nummer|"
     r"kunde(?:nummer|nr)|journal\w*|anmeldelse\w*|ramme\w*|serie\w*|imei|konto\w*|"
-    r"polise\w*|bestilling\w*|sporing\w*|tracking|case|reference|ticket|id\b|"
-    r"kr\.?|nok|kroner|sek|dkk|eur|beløp|beløpet|sum|lønn|pris)\W*$"
+    r"polise\w*|bestilling\w*|sporing\w*|tracking|reference|ticket|kroner|beløp|beløpet|"
+    r"\b(?:sak|ref\.?(?:nr)?|kid|case|id|kr\.?|nok|sek|dkk|eur|sum|lønn|pris)\b\.?)\W*$"
 )
 _POSITIVE_CUE_RE = re.compile(
     r"(?:tlf|telefon\w*|mobil\w*|ring\w*|nummer\w*|nr\b|tel\b|phone|call|sms|tekst|"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from stemme.privacy._data import postcodes
+from stemme.privacy._data import place_names, postcodes
 from stemme.privacy._text import before, longest_digit_run
 from stemme.privacy.prefilter import may_match
 from stemme.privacy.types import Span
@@ -37,13 +37,17 @@ _PREFIX = (
     r"Nørre|Søndre|Gammel|Ny"
 )
 _HOUSE = r"\d{1,4}(?:(?:[A-Za-z]|\s[A-Z])(?![\w]))?(?:\s?-\s?\d{1,4})?"
+# A flat's number ("Storgata 31B, H0302"): H (or U, K, L for basement, cellar, loft) + 4 digits.
+_FLAT = r"(?:,?\s[HUKLhukl]\d{4}(?!\d))?"
 _POSTAL = rf"(?:,?\s+\d{{4}}\s+[{_UP}][{_LO}{_UP}-]+(?:\s(?:i|på|[{_UP}])[{_LO}{_UP}-]*)?)?"
 _ADDRESS_RE = re.compile(
     rf"(?<![\w])(?:"
     rf"(?:[{_UP}][{_LO}{_UP}.'-]*\s){{1,3}}(?:{_APART})"
     rf"|(?:(?:{_PREFIX})\s)?[{_UP}{_LO}][{_LO}-]*?[{_LO}](?:{_GLUED})"
     rf"|[{_UP}]{{2,}}(?:{_UPPER_SUFFIXES})"
-    rf")(?<=[\w.])\s?({_HOUSE})(?![^\W\d_]|[\d,.:]\d|\s?(?:%|kr\b|år\b|km\b|min\b))" + _POSTAL,
+    rf")(?<=[\w.])\s?({_HOUSE})(?![^\W\d_]|[\d,.:]\d|\s?(?:%|kr\b|år\b|km\b|min\b))"
+    + _FLAT
+    + _POSTAL,
 )
 # Any capitalised name + number when a real postcode and place follow ("Smedasundet 54, 5528 X"),
 # the name on one line ("Ragnhild Bjørnstad\nLia 7, 2680 Vågå": the line before is a signature).
@@ -63,6 +67,7 @@ _ENGLISH_ADDRESS_RE = re.compile(
     r"(?<![\w])\d{1,5}[A-Za-z]?\s(?:[A-Z][a-z]+\s){1,3}"
     r"(?:Street|St\.|Road|Rd\.|Avenue|Ave\.|Lane|Drive|Way|Boulevard|Place|Court|Crescent)"
 )
+_PLACE_AFTER_RE = re.compile(rf",\s?([{_UP}][{_LO}]+(?:[ -][{_UP}][{_LO}]+)?)(?![\w-])")
 _NUMBER_HINT_RE = re.compile(r"[^\W\d_][.]?\s?\d")
 # Every _ADDRESS_RE match has one of these right before ``\s?`` and the house number.
 _STREET_ENDINGS = tuple(
@@ -206,6 +211,11 @@ _FOREIGN_PLATE_RE = re.compile(r"(?<![\w<-])([A-Z]{1,3})[ -]?([A-Z0-9]{3,5})(?![
 # German-style plates ("M-KW 4412", "B-AB 123E"): district, hyphen, letters, digits.
 _GERMAN_PLATE_RE = re.compile(r"(?<![\w<-])[A-ZÄÖÜ]{1,3}-[A-Z]{1,2} ?\d{1,4}[EH]?(?![\w]|[.,]\d)")
 _OFFICIAL = frozenset({"112", "113", "110"})
+# Flight and route numbers look like plates ("flight home is DY 1302")
+_NOT_PLATE_CUE_RE = re.compile(
+    r"(?:flight|fly|flyet|flyvning|flyavgang|flightnr|flight no\.?|flight number|rute|avgang|"
+    r"departure|buss|bus|train)\W*(?:\w+\W+){0,2}$"
+)
 
 
 def find_addresses(text: str, language: str | None = None) -> Iterator[Span]:
@@ -222,6 +232,9 @@ def find_addresses(text: str, language: str | None = None) -> Iterator[Span]:
             continue
         while end > start and text[end - 1] in ",. ":
             end -= 1
+        place = _PLACE_AFTER_RE.match(text, end)
+        if place is not None and place.group(1).casefold() in place_names():
+            end = place.end()  # "Madlaveien 212, Stavanger"
         yield Span(start, end, "STREET_ADDRESS", 0.9, "street_address")
     english = _ENGLISH_ADDRESS_RE.finditer(text) if may_match(_ENGLISH_ADDRESS_RE, text) else ()
     for match in english:
@@ -268,6 +281,8 @@ def find_license_plates(text: str, language: str | None = None) -> Iterator[Span
             continue
         if letters in _PLATE_NOT_LETTERS or letters in _SE_NOT_LETTERS:
             continue
+        if _NOT_PLATE_CUE_RE.search(before(text, start, 30)):
+            continue
         if _PLATE_CUE_RE.search(before(text, start, 40)):
             yield Span(start, end, "LICENSE_PLATE", 0.65, "foreign_plate")
 
@@ -277,6 +292,8 @@ def _nordic_plates(text: str) -> Iterator[Span]:
         letters, number = match.groups()
         number = number.replace(" ", "")
         start, end = match.span()
+        if _NOT_PLATE_CUE_RE.search(before(text, start, 30)):
+            continue
         cue = _PLATE_CUE_RE.search(before(text, start, 40)) is not None
         upper = letters.isupper()
         # Words and units ("kl 1530") never; country codes ("DK", "SE") only right after

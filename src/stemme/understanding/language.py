@@ -442,6 +442,9 @@ _LEXICON_WEIGHT = 0.22
 NB_PRIOR = 0.12
 OURS_EVIDENCE = 2
 _WEAK_ENGLISH = frozenset({"i", "a", "an", "to", "in", "on", "at", "it", "do", "be", "of", "me"})
+# English function words that are Scandinavian words as well ("i" = in, "to" = two, "her" =
+# here, "at" = that in Danish, "me" = we in nynorsk).
+_NORWEGIAN_TOO = _WEAK_ENGLISH | {"her"}
 DECISIVE_HITS = 6
 DECISIVE_MARGIN = 5
 # From this length on lingua runs in low-accuracy mode (trigrams only, half the cost).
@@ -540,13 +543,19 @@ def _word_langs() -> dict[str, tuple[str, ...]]:
 def _hits(words: list[str]) -> tuple[dict[str, int], int]:
     """Discriminative words per language, and Dano-Norwegian words, in folded ``words``."""
     hits = dict.fromkeys(LANGS, 0)
-    dano = 0
+    dano = shared = 0
     index = _word_langs()
     for word in words:
         for lang in index.get(word, ()):
             hits[lang] += 1
         if word in _DANO_NORWEGIAN:
             dano += 1
+        if word in _NORWEGIAN_TOO:
+            shared += 1
+    if hits["en"] == shared:
+        # "i", "to", "her" are everyday Norwegian too: without one English-only word they are
+        # no evidence of English (six of them made "… to små barn i nabohuset her i …" English)
+        hits["en"] = 0
     return hits, dano
 
 
@@ -606,7 +615,7 @@ def _evidence(text: str) -> _Evidence | None:
     if not _decisive(hits):
         # Two or more function words of ours rule out the other languages: lingua only has
         # to weigh ours, which is several times faster than weighing all of them.
-        weak = len(list(filter(_WEAK_ENGLISH.__contains__, words)))
+        weak = len(list(filter(_WEAK_ENGLISH.__contains__, words))) if hits["en"] else 0
         everything = sum(hits.values()) - weak + dano < OURS_EVIDENCE
         candidates = frozenset() if everything else _candidates(words, folded, hits, weak)
         lingua = (everything, candidates)

@@ -95,6 +95,7 @@ NOW = Cue(
         r"nett no",
         r"(?:er|står|held|driv|køyrer|kjem|sit|ligg|trugar) no",
         r"right now",
+        r"rn",
         r"now",
         r"as we speak",
         r"at the moment",
@@ -216,7 +217,7 @@ SUICIDE = Cue(
         r"(?:don'?t|doesn'?t) want to be here anymore",
         r"sagt farvel til alle",
         r"said goodbye to everyone",
-        r"(?:took|taken|tatt|tok|teke|tog|tagit|taget|har tatt) (?:alle|all|masse|mange|en masse|a lot of|lots of|en haug med|en hel boks med)(?: (?:her|his|my|sine|mine|hans|hennes))? (?:piller|pillene|pills|tabletter|tablettene|tablets|pilleri)",
+        r"(?:took|taken|taking|takes|tatt|tok|tar|teke|tek|tog|tagit|taget|tager|har tatt|svelget|svelgde|swallowed|swallowing)(?: (?:alle|all|masse|mange|en masse|a lot of|lots of|en haug med|en hel boks med|a whole box of|a bunch of))(?: (?:her|his|my|sine|mine|hans|hennes|moms|mums|dads|mors|fars|mammas|pappas|\w+'s)){0,2} (?:piller|pillene|pills|tabletter|tablettene|tablets|pilleri|sovepiller|sleeping pills)",
         r"kutte meg",
         r"goodbye letter",
         r"nie chcę żyć",
@@ -306,9 +307,6 @@ LIFE_DANGER = Cue(
         r"(?:trapped|stuck) in (?:the|his|a) car",
         r"noen (?:ligger|blir|er) (?:nede|skadet)",
         r"ligger nede og blir",
-        r"skyting",
-        r"shooting",
-        r"skottlossning",
     ),
 )
 WEAPON = Cue(
@@ -412,6 +410,10 @@ VIOLENCE_NOW = Cue(
         r"forcing me",
         r"blir voldtatt",
         r"being raped",
+        # a shooting counts when it is happening now ("skyting i går" is a report)
+        r"skyting",
+        r"shooting",
+        r"skottlossning",
     ),
 )
 THREAT = Cue(
@@ -538,6 +540,7 @@ FOUND = Cue(
     _rx(
         r"(?:er|har blitt|ble|vart|blev|has been|was) (?:funnet|funnen|hittad|fundet|found)",
         r"(?:kom|kommet|kome|came|er) (?:hjem|heim|home|tilbake|back) (?:igjen|att)?",
+        r"(?:fant|fann|fandt|hittade|found|funnet) (?:ham|han|henne|ho|hende|honom|dem|dei|him|her|them)",
     ),
 )
 CHILD = Cue(
@@ -612,9 +615,8 @@ MISSING = Cue(
         r"forsvundet",
         r"försvunnen",
         r"missing",
-        r"borte fra",
-        r"er borte",
-        r"er vekk",
+        r"borte (?:fra|frå|från)",
+        r"(?:han|hun|ho|hen|hon|de|dei|barnet|ungen|gutten|guten|jenta|jenten|sønnen|sonen|datteren|dattera|dottera|mamma|pappa|mor|far|mora|faren|moren|bestemor|bestefar|mannen|kona) er (?:borte|vekk)",
         r"gått seg (?:vill|bort|vekk)",
         r"kommet bort",
         r"finner (?:han|ham|henne|dem|hen) ikke",
@@ -791,6 +793,9 @@ CHILD_SEXUAL = Cue(
         r"møte (?:ham|henne) alene",
         r"treffa 12",
         r"(?:voksen|vaksen|vuxen|eldre|grown|adult|older) (?:mann|man|guy|kar|mand)",
+        r"(?:voksne|vaksne|vuxna|eldre|voksne|grown|adult|older) (?:menn|menner|män|mænd|men|guys|karer|kara)",
+        r"(?:uten|utan|without) (?:klær|klede|kläder|tøj|clothes)",
+        r"tiss(?:en|ane|ene|en hans|en hennes)?",
         r"\d{2} år gammel mann",
         r"\d{2} year old man",
         r"nagie zdjęcia",

@@ -37,10 +37,10 @@ CATEGORIES: tuple[str, ...] = (
     "other",
 )
 MODEL_FILE = "triage_model.joblib"
-TRAIN_FILES = ("triage_train.jsonl", "triage_train_extra.jsonl")
+TRAIN_FILES = ("triage_train.jsonl", "triage_train_extra.jsonl", "triage_train_more.jsonl")
 HINT_BOOST = 0.3
 NEGLECT_BOOST = 0.45
-MODEL_URGENT_THRESHOLD = 0.6
+MODEL_URGENT_THRESHOLD = 0.45
 
 _TAG_RE = re.compile(r"<([A-Z_]+?)(?:_\d+)?>")
 
