@@ -9,6 +9,9 @@ from stemme.understanding.district import find_district, gazetteer
 CASES = [
     # kommuner, in any case, with and without preposition
     ("Noen stjal sykkelen min i Bergen i går", "Vest", "Bergen"),
+    # a place that is also a surname, after a Polish or German preposition
+    ("Mój syn chodzi do szkoły w Sandnes", "Sør-Vest", "Sandnes"),
+    ("Wir waren bei Preikestolen und jetzt ist er weg", "Sør-Vest", "Preikestolen"),
     ("bor i trondheim", "Trøndelag", "Trondheim"),
     ("Tromsø er fin om vinteren", "Troms", "Tromsø"),
     ("I live in Stavanger", "Sør-Vest", "Stavanger"),

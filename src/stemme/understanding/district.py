@@ -156,6 +156,14 @@ PREPOSITIONS: frozenset[str] = frozenset(
         "fra",
         "til",
         "omkring",
+        # the prepositions of place of the languages most common among residents after ours
+        "w",
+        "we",
+        "koło",
+        "bei",
+        "nach",
+        "в",
+        "у",
     ]
 )
 EXCLUDED_ENTITY_TYPES = frozenset({"PERSON", "EMAIL", "USERNAME", "IP_ADDRESS"})
