@@ -123,6 +123,11 @@ NOT_URGENT = [
 ]
 
 
+def test_an_adult_partner_is_serious_below_the_age_of_consent() -> None:
+    assert apply_rules("Jenta på 15 har en kjæreste på 22", "nb").child_serious
+    assert not apply_rules("Jeg er 16 og kjæresten min er 22", "nb").child_serious
+
+
 def test_overdue_is_an_emergency_only_out_in_the_dark_or_cold() -> None:
     late = "Mannen min har ikke kommet hjem ennå, men han er ofte sen fra jobb"
     assert apply_rules(late, "nb").emergency == ()

@@ -97,9 +97,11 @@ def _possible_international(text: str, scanned: str, seen: set[tuple[int, int]])
     """Numbers written with "+" and a country code that phonenumbers finds possible but not
     valid: numbers from ranges its metadata does not list (new ranges, numbers reserved
     for fiction such as +44 7700 900…). Written so, a number is a phone number all the same."""
+    if "+" not in scanned:
+        return
+    scanned = blanked(scanned, seen) if seen else scanned  # the valid numbers are found
     if not _INTERNATIONAL_RE.search(scanned):
         return
-    scanned = blanked(scanned, seen) if seen else scanned
     matcher = phonenumbers.PhoneNumberMatcher(
         scanned, "NO", leniency=phonenumbers.Leniency.POSSIBLE
     )

@@ -741,6 +741,7 @@ _AGE_RE = re.compile(
 
 
 _DIGIT_RE = re.compile(r"\d")
+AGE_OF_CONSENT = 16
 
 
 def ages(text: str) -> list[int]:
@@ -1352,8 +1353,10 @@ def _child_hits(scan: _Scan) -> tuple[list[Hit], bool]:
         hits.extend((fled, no_contact))
         serious = True
     relationship = scan.hit(RELATIONSHIP)
-    if minor and adult and (relationship or scan.hit(CHILD_SEXUAL)):
-        hits.append(Hit("barn – voksen kontakt", f"{min(minor)} og {max(adult)} år"))
+    # below the age of consent (16 in Norway): an adult's relationship with the child
+    underage = [a for a in minor if a < AGE_OF_CONSENT]
+    if underage and adult and (relationship or scan.hit(CHILD_SEXUAL)):
+        hits.append(Hit("barn – voksen kontakt", f"{min(underage)} og {max(adult)} år"))
         serious = True
     if hits:
         hits.insert(0, child or Hit("barn", f"{min(minor)} år"))
