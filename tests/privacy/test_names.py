@@ -68,6 +68,11 @@ def persons(text: str) -> list[str]:
         ("Tusen takk til Siv på lensmannskontoret", ["Siv"]),
         ("ابني اسمه محمد العلي وعمره ١٤", ["محمد العلي"]),
         ("ein ven av meg (jonas, 14) får meldingar frå ein vaksen", ["jonas"]),
+        # an initial and a surname, without a cue
+        ("navnet på døra er K. Yilmaz, han bor over oss", ["K. Yilmaz"]),
+        ("Mvh vekter A. Rashidi", ["A. Rashidi"]),
+        ("Hilsen\nBjørn Inge Rasmussen", ["Bjørn Inge Rasmussen"]),
+        ("når kan jeg hente den? jonas 4796 0318", ["jonas"]),
         # the title line of an e-mail signature is no name
         ("Kind regards,\nDaniel Okafor\nSoftware Engineer\n+47 917 45 302", ["Daniel Okafor"]),
         ("Mit freundlichen Grüßen, Klaus und Anna Becker", ["Klaus", "Anna Becker"]),
@@ -115,6 +120,8 @@ def test_finds_names(text: str, expected: list[str]) -> None:
         "Det skjedde i slutten av August",
         "jeg og mamma og pappa var hjemme",
         "ola i 9c er grei",
+        "Vi tok taxi frå Ole Bulls plass til Kyrkjevegen",
+        "Se punkt A. Deretter fyller du ut skjemaet",
     ],
 )
 def test_name_negatives(text: str) -> None:

@@ -35,6 +35,8 @@ def found(name: str, text: str) -> list[str]:
         ("Mvh\nKari Nordmann\nLia 7, 2680 Vågå", ["Lia 7, 2680 Vågå"]),
         ("det selges hasj fra Storgata 31B, H0302 i Lillestrøm", ["Storgata 31B, H0302"]),
         ("adressen er Madlaveien 212, Stavanger", ["Madlaveien 212, Stavanger"]),
+        ("han bor alene i Rønvikleira 14 i Bodø", ["Rønvikleira 14"]),
+        ("Kåre Jensen\nHaakon VIIs gate 29, 7041 Oslo", ["Haakon VIIs gate 29, 7041 Oslo"]),
     ],
 )
 def test_addresses(text: str, expected: list[str]) -> None:
@@ -53,6 +55,7 @@ def test_addresses(text: str, expected: list[str]) -> None:
         "Storgata kl 12.30",
         "we're at grünerløkka 4th floor",
         "Bor i Storgata 4th floor",
+        "far forsvann frå hytta i Tisleidalen 2. november",
     ],
 )
 def test_address_negatives(text: str) -> None:

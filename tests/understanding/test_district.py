@@ -12,6 +12,9 @@ CASES = [
     # a place that is also a surname, after a Polish or German preposition
     ("Mój syn chodzi do szkoły w Sandnes", "Sør-Vest", "Sandnes"),
     ("Wir waren bei Preikestolen und jetzt ist er weg", "Sør-Vest", "Preikestolen"),
+    # the largest towns in Arabic and Cyrillic script (the Russian locative too)
+    ("أنا أعيش في بيرغن منذ سنتين", "Vest", "بيرغن"),
+    ("В Киркенесе продают водку из машины", "Finnmark", "Киркенесе"),
     ("bor i trondheim", "Trøndelag", "Trondheim"),
     ("Tromsø er fin om vinteren", "Troms", "Tromsø"),
     ("I live in Stavanger", "Sør-Vest", "Stavanger"),

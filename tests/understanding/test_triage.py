@@ -94,6 +94,9 @@ SERIOUS_CHILD = [
     # sextortion: threats to spread a child's pictures
     "im 13 and a guy says he will leak my pics to my school if i dont pay",
     "Jenta mi på 14 får beskjed om at han skal legge ut bildene hvis hun ikke sender flere",
+    # forced marriage
+    "Niesen min er 15 og familien skal gifte henne bort i sommerferien",
+    "My 16 year old classmate says her parents are taking her abroad for a forced marriage",
 ]
 
 # (text, urgent) that must be concern_for_child, decided by the rules alone

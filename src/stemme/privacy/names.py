@@ -230,6 +230,7 @@ _STREET_BEFORE_RE = re.compile(r"\b(?:på|ved|langs|nedover|oppover|bortover|alo
 _CONJ_RE = re.compile(r"\s*(?:og|and|och|und|&|,|eller|or)\s*")
 _FOLLOWING_CUE_RE = re.compile(
     r"^\s*(?:,\s*)?(?:sa|sier|fortalte|skrev|skriver|truet|truer|truga|slo|slår|ringte|sendte|"
+    r"svarer|svarar|svarte|svara|answers|answered|replied|"
     r"said|says|told|wrote|threatened|texted|og (?:jeg|meg|eg)|and i|and me|och jag|og jeg)\b",
     re.IGNORECASE,
 )
@@ -532,6 +533,10 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
         kind = kinds.get(word, _UNSEEN)
         if kind is _UNSEEN:
             kind = _kind_of(word)
+        if kind is None and len(word) == 1 and word.isupper():
+            nxt_token = tokens[i] if i < len(tokens) else None
+            if _initial_before_surname(text, start, end, nxt_token):
+                kind = (word.casefold(), True, False, False)  # "A. Rashidi"
         if kind is None:
             if (
                 i < 2
@@ -571,7 +576,11 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
                 adjacent
                 and nxt is not None
                 and _is_cap(nxt[2])
-                and (nxt[2] in surnames() or (_known_first(nxt[2]) and nxt[2] not in ambiguous))
+                and (
+                    nxt[2] in surnames()
+                    or (_known_first(nxt[2]) and nxt[2] not in ambiguous)
+                    or _surname_after(text, tokens, i)  # "Bjørn Inge Rasmussen"
+                )
             )
             if _STREET_BEFORE_RE.search(text[max(0, start - 12) : start].casefold()) and cue < 2:
                 # "på Karl Johan", "ved Olav Kyrre": a street or a place; skip the whole run
@@ -638,11 +647,14 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
                     or _GREETING_TO_RE.search(window)
                     or _joined_to_first_name(text, end)
                     or _with_age_in_parenthesis(text, start, end)
+                    or _PHONE_AFTER_RE.match(text, end) is not None
                     or (adjacent and nxt is not None and _lower_surname(nxt[2]))
                 ):
                     score = 0.7
             if not score and _appositive(text, start, end):
                 score = 0.7
+        if not score and capitalised and _initial_before_surname(text, start, end, nxt):
+            score = 0.7  # "navnet på døra er K. Yilmaz", "Mvh vekter A. Rashidi"
         if not score or _PET_RE.search(text[max(0, start - 40) : start].casefold()):
             continue
         span_end = end
@@ -658,6 +670,9 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
                 span_end = tokens[i][1]
                 more += 1
                 i += 1
+        if span_end - start == 1 and _initial_before_surname(text, start, span_end, nxt):
+            span_end = tokens[i][1]  # the initial's surname
+            i += 1
         while i < len(tokens):
             n_start, n_end, n_word = tokens[i]
             gap = text[span_end:n_start]
@@ -704,6 +719,8 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
                 i += 1
                 continue
             break
+        if _STREET_WORD_AFTER_RE.match(text, span_end):
+            continue  # "frå Ole Bulls plass", "i Thorvald Meyers gate": a street named after one
         last_end = span_end
         found.append((start, span_end))
         yield Span(start, span_end, "PERSON", score, "person_name")
@@ -743,6 +760,47 @@ _AGE_CLOSING_RE = re.compile(r",?\s*\d{1,2}(?:\s*(?:år|years?|y/o|yo))?\)")
 def _with_age_in_parenthesis(text: str, start: int, end: int) -> bool:
     """Whether the word at start:end opens a parenthesis that closes with an age ("(ida, 13)")."""
     return text[start - 1 : start] == "(" and _AGE_CLOSING_RE.match(text, end) is not None
+
+
+_STREET_WORD_AFTER_RE = re.compile(
+    r"[ \t]+(?:plass|plassen|gate|gata|gaten|gt\.|vei|veg|veien|vegen|allé|alle|alléen|torg|"
+    r"torget|bru|brua|brygge|park|parken|street|road|square)\b"
+)
+_LETTER_LABEL_RE = re.compile(
+    r"(?i:punkt|pkt|alternativ|option|del|side|kapittel|kap|vedlegg|bilag|klasse|blokk|rom|"
+    r"trapp|oppgang|inngang|nivå|gruppe|type|plan|avsnitt|figur|tabell|sone|zone|gate|felt|"
+    r"plass|bygg|hus|etasje|level|block|room|section|part|appendix)\.?\s+$"
+)
+# A phone number right after a lower-case name ("emil 4796 0318"): the name signs it.
+_PHONE_AFTER_RE = re.compile(r"[ ,:]+(?:\+|00)?\d{2}[\d ]{6,}(?!\d)")
+
+
+def _surname_after(text: str, tokens: list[tuple[int, int, str]], index: int) -> bool:
+    """Whether the token after ``index`` (a first name) is a capitalised surname right after
+    it ("Bjørn Inge Rasmussen": "Inge" is a word too, but not before a surname)."""
+    if index + 1 >= len(tokens) or not _linked(text[tokens[index][1] : tokens[index + 1][0]]):
+        return False
+    word = tokens[index + 1][2]
+    return _is_cap(word) and word in surnames() and word.casefold() not in common_words()
+
+
+def _initial_before_surname(
+    text: str, start: int, end: int, nxt: tuple[int, int, str] | None
+) -> bool:
+    """Whether the token at start:end is one capital letter with a full stop, followed by a
+    capitalised word that is no common word, place or organisation ("K. Yilmaz")."""
+    if end - start != 1 or text[end : end + 2] != ". " or nxt is None or nxt[0] != end + 2:
+        return False
+    if _LETTER_LABEL_RE.search(text, max(0, start - 14), start):
+        return False  # "punkt A. Deretter", "blokk C. Der"
+    folded = nxt[2].casefold()
+    return (
+        _is_cap(nxt[2])
+        and len(nxt[2]) > 2
+        and folded not in common_words()
+        and folded not in place_names()
+        and folded not in organisations()
+    )
 
 
 def _arabic_family_name(word: str) -> bool:

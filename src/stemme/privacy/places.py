@@ -20,7 +20,8 @@ _GLUED = (
     r"terrasse|terrassen|parken|hagen|myra|myren|skogen|feltet|grenda|tråkket|vollen|"
     r"gatan|vägen|väg|gränd|gränden|backen|stråket|leden|"
     r"smauet|smuget|almenningen|allmenningen|kleiva|sletta|engen|tangen|lunden|toppen|dalen|"
-    r"vika|moen|bakkane|haugane|grenda|"
+    r"vika|moen|bakkane|haugane|grenda|leira|leiret|berget|kollen|odden|neset|holmen|stranda|"
+    r"sundet|marka|veita|heia|bråten|"
     r"gade|vej|vænget|stræde|boulevard"
 )
 # Street words written apart after capitalised words ("Kongens gate 5", "Carl Berners plass 3").
@@ -36,16 +37,17 @@ _PREFIX = (
     r"Kong|Dronning|Prinsens|Kongens|Dronningens|Norra|Södra|Västra|Östra|Stora|Lilla|Gamla|Nya|"
     r"Nørre|Søndre|Gammel|Ny"
 )
+_MONTH_AFTER = r"\.\s?(?i:jan|feb|mar|apr|mai|may|jun|jul|aug|sep|okt|oct|nov|des|dec)[a-zæøå]*\b"
 _HOUSE = r"\d{1,4}(?:(?:[A-Za-z]|\s[A-Z])(?![\w]))?(?:\s?-\s?\d{1,4})?"
 # A flat's number ("Storgata 31B, H0302"): H (or U, K, L for basement, cellar, loft) + 4 digits.
 _FLAT = r"(?:,?\s[HUKLhukl]\d{4}(?!\d))?"
 _POSTAL = rf"(?:,?\s+\d{{4}}\s+[{_UP}][{_LO}{_UP}-]+(?:\s(?:i|på|[{_UP}])[{_LO}{_UP}-]*)?)?"
 _ADDRESS_RE = re.compile(
     rf"(?<![\w])(?:"
-    rf"(?:[{_UP}][{_LO}{_UP}.'-]*\s){{1,3}}(?:{_APART})"
+    rf"(?:[{_UP}][{_LO}{_UP}.'-]*[ \t]){{1,3}}(?:{_APART})"
     rf"|(?:(?:{_PREFIX})\s)?[{_UP}{_LO}][{_LO}-]*?[{_LO}](?:{_GLUED})"
     rf"|[{_UP}]{{2,}}(?:{_UPPER_SUFFIXES})"
-    rf")(?<=[\w.])\s?({_HOUSE})(?![^\W\d_]|[\d,.:]\d|\s?(?:%|kr\b|år\b|km\b|min\b))"
+    rf")(?<=[\w.])\s?({_HOUSE})(?![^\W\d_]|[\d,.:]\d|\s?(?:%|kr\b|år\b|km\b|min\b)|{_MONTH_AFTER})"
     + _FLAT
     + _POSTAL,
 )
@@ -87,7 +89,7 @@ _PLATE_CUE_RE = re.compile(
     r"(?:skilt|reg\.?\s?nr|regnr|registrering\w*|kjennemerke\w*|bilnummer|nummerplat\w*|"
     r"plate|plates|registration|licen[cs]e|reg\b|bil\b|bilen|vogn|kjøretøy\w*|regnummer|"
     r"registreringsskylt|nummerskilt\w*|nummerplade|auto|kennzeichen|car\b|vehicle|"
-    r"nummerplåt|bilnr)"
+    r"nummerplåt|bilnr|kjører|køyrer|kører|kör|kjørte|køyrde|drives|driving)"
 )
 _HARD_NOT_LETTERS = frozenset(
     {"KL", "KR", "NR", "ID", "OK", "KM", "KG", "MM", "CM", "AM", "PM", "ÅR", "TV", "PS", "EU"}

@@ -156,6 +156,12 @@ PREPOSITIONS: frozenset[str] = frozenset(
         "fra",
         "til",
         "omkring",
+        "mellom",
+        "between",
+        "forbi",
+        "langs",
+        "along",
+        "via",
         # the prepositions of place of the languages most common among residents after ours
         "w",
         "we",

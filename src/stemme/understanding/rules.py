@@ -603,6 +603,11 @@ CHILD = Cue(
         r"niño\w*",
         r"hija",
         r"hijo",
+        r"فتاة",
+        r"طفل\w*",
+        r"ابنت\w*",
+        r"ابن\w*",
+        r"بنت\w*",
     ),
 )
 MISSING = Cue(
@@ -734,7 +739,7 @@ RELATIONSHIP = Cue(
 )
 _AGE_RE = re.compile(
     r"(?:(?:på|er|is|är|age|aged|og|and|,|i'?m|i’m|i am|am) (\d{1,2})(?!\d)(?![.,:]\d))"
-    r"|(?:(\d{1,2})[- ]?(?:år|years?|yo|y/o|åring\w*|jir|lat)(?!\w))"
+    r"|(?:(\d{1,2})[- ]?(?:år|years?|yo|y/o|åring\w*|jir|lat|sano|سنة|سنوات|عاما|عام|років|роки|лет|года|año|años|jahre?|ani)(?!\w))"
     r"|(?:(?<=[^\W\d_]) \((\d{1,2})\))",  # "Sønnen min (14)", "Yusuf (12)"
     re.IGNORECASE,
 )
@@ -1101,6 +1106,18 @@ CHILD_EXPLOITATION = Cue(
         r"(?:frakte|frakta|selge|selja|sälja|levere|leverer|sell|selling|deliver\w*|carry|carrying) (?:pakker|pakkar|paket|narkotika|narko|dop|hasj|packages|parcels|drugs)",
         r"(?:rekruttert|rekrutterer|rekruttere|recruited|recruiting) (?:av|by|inn i|into|til) (?:en |ein |a )?(?:gjeng\w*|gang\w*|kriminelle|criminals)",
         r"(?:gjeng\w*|gang|gangs|kriminelle|criminals) (?:har )?(?:rekruttert|rekrutterer|recruited|recruits) (?:ham|han|henne|ho|him|her)",
+        # forced marriage: a child sent abroad to be married
+        rf"tvangsgift{W}",
+        rf"tvangsekteskap{W}",
+        rf"tvångsgift{W}",
+        rf"tvangsægteskab{W}",
+        r"forced (?:marriage|to marry)",
+        r"(?:giftes|gifte|gift) (?:henne |ham |han |ho |seg |sig )?bort",
+        r"(?:skal|vil|ska) (?:gifte|gi(?:fte)? bort) (?:henne|ham|han|ho)",
+        r"marr(?:y|ied) (?:her|him) off",
+        r"(?:زواج|تزويج)\w*",
+        r"\w*يزوجون\w*",
+        r"ممنوعة? من المدرسة",
     ),
 )
 CHILD_CONCERNS = (CHILD_SEXUAL, CHILD_VIOLENCE, CHILD_EXPLOITATION, CHILD_NEGLECT)
@@ -1293,7 +1310,7 @@ def _emergencies(scan: _Scan, lang: str | None = None) -> list[Hit]:
         # Anyone missing or overdue out in the dark, the cold or a storm ("not back from the
         # trail and it's getting dark"): every hour counts.
         hits.append(Hit("nødsituasjon – savnet ute", f"{overdue.matched} … {exposed.matched}"))
-    if child and (danger := scan.hit(CHILD_DANGER)):
+    if child and (danger := scan.hit(CHILD_DANGER)) and not (past and not ongoing):
         hits.append(Hit("nødsituasjon – barn i fare", f"{child.matched} … {danger.matched}"))
     situational: list[Hit] = []
     weapon = None if scan.hit(WEAPON_ADMINISTRATION) else scan.hit(WEAPON)
