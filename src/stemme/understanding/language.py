@@ -655,7 +655,8 @@ def detect_languages(texts: Sequence[str]) -> list[LanguageResult]:
 
 
 def _no_words() -> LanguageResult:
-    return LanguageResult("other", 0.0, dict.fromkeys(LANGS, 0.0))
+    """A message without words ("👍", "?"): the language most messages are in, unsure."""
+    return LanguageResult("nb", 0.0, dict.fromkeys(LANGS, 0.0))
 
 
 def _combine(evidence: _Evidence, lingua: dict[str, float] | None) -> LanguageResult:
