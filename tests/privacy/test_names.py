@@ -73,6 +73,9 @@ def persons(text: str) -> list[str]:
         ("Mvh vekter A. Rashidi", ["A. Rashidi"]),
         ("Hilsen\nBjørn Inge Rasmussen", ["Bjørn Inge Rasmussen"]),
         ("når kan jeg hente den? jonas 4796 0318", ["jonas"]),
+        # one unknown word signs the text after a dash or a slash
+        ("Kan jeg melde det her? – Maricel", ["Maricel"]),
+        ("Den står rett foran meg nå. /Micke +46 70 482 19 63", ["Micke"]),
         # the title line of an e-mail signature is no name
         ("Kind regards,\nDaniel Okafor\nSoftware Engineer\n+47 917 45 302", ["Daniel Okafor"]),
         ("Mit freundlichen Grüßen, Klaus und Anna Becker", ["Klaus", "Anna Becker"]),
@@ -122,6 +125,9 @@ def test_finds_names(text: str, expected: list[str]) -> None:
         "ola i 9c er grei",
         "Vi tok taxi frå Ole Bulls plass til Kyrkjevegen",
         "Se punkt A. Deretter fyller du ut skjemaet",
+        "hun skal sove hos kjæresten i helga sier hun",
+        "Can the embassy issue a new passport? I'm Canadian.",
+        "Bilen har stått der i tre dagar no. Grå Caddy.",
     ],
 )
 def test_name_negatives(text: str) -> None:

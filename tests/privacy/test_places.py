@@ -36,6 +36,7 @@ def found(name: str, text: str) -> list[str]:
         ("det selges hasj fra Storgata 31B, H0302 i Lillestrøm", ["Storgata 31B, H0302"]),
         ("adressen er Madlaveien 212, Stavanger", ["Madlaveien 212, Stavanger"]),
         ("han bor alene i Rønvikleira 14 i Bodø", ["Rønvikleira 14"]),
+        ("Leiligheten er Holmliaveien 14, leil. 407", ["Holmliaveien 14, leil. 407"]),
         ("Kåre Jensen\nHaakon VIIs gate 29, 7041 Oslo", ["Haakon VIIs gate 29, 7041 Oslo"]),
     ],
 )

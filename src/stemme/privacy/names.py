@@ -950,7 +950,8 @@ def _signature(text: str) -> Span | None:
         return None  # "Daniel Okafor\nSoftware Engineer\n+47 …": the title line
     if all(word in place_names() for word in folded):
         return None
-    if len(words) == 1 and not _known_first(words[0]):
-        return None
+    signed = tail[: match.start(group)].rstrip()[-1:] in ("-", "–", "—", "/")
+    if len(words) == 1 and not _known_first(words[0]) and not signed:
+        return None  # one unknown word closes the text: a name only after "– " or "/"
     offset = len(text) - len(text[-90:])
     return Span(offset + match.start(group), offset + match.end(group), "PERSON", 0.6, "signature")

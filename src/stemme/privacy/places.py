@@ -40,7 +40,10 @@ _PREFIX = (
 _MONTH_AFTER = r"\.\s?(?i:jan|feb|mar|apr|mai|may|jun|jul|aug|sep|okt|oct|nov|des|dec)[a-zæøå]*\b"
 _HOUSE = r"\d{1,4}(?:(?:[A-Za-z]|\s[A-Z])(?![\w]))?(?:\s?-\s?\d{1,4})?"
 # A flat's number ("Storgata 31B, H0302"): H (or U, K, L for basement, cellar, loft) + 4 digits.
-_FLAT = r"(?:,?\s[HUKLhukl]\d{4}(?!\d))?"
+_FLAT = (
+    r"(?:,?\s(?:[HUKLhukl]\d{4}|(?i:leil\.?|leilighet|leilegheit|lgh\.?|apt\.?|flat|apartment)"
+    r"\s?(?:(?i:nr)\.?\s?)?\d{1,4}[A-Za-z]?)(?!\d))?"
+)
 _POSTAL = rf"(?:,?\s+\d{{4}}\s+[{_UP}][{_LO}{_UP}-]+(?:\s(?:i|på|[{_UP}])[{_LO}{_UP}-]*)?)?"
 _ADDRESS_RE = re.compile(
     rf"(?<![\w])(?:"

@@ -635,6 +635,16 @@ MISSING = Cue(
         r"lumay",
     ),
 )
+INJURED = Cue(
+    "skadet",
+    _rx(
+        r"(?:can'?t|cant|cannot|kan ikke|kan ikkje|klarer ikke|klarar ikkje|kan inte|kan ikke) (?:\w+ )?(?:move|walk|stand|gå|gå på|bevege|røre|stå|reise seg|gå videre|gå vidare)",
+        r"(?:broken|brukket|brukke|knekt|knekket|broke|brotne?|brukne?) (?:\w+ )?(?:leg|arm|ankle|ankel|bein|beinet|foten|foot|hip|hofte|handa|hånden|rygg|back|neck|nakke)",
+        r"(?:fell|falt|datt|ramla|ramlet|föll|faldt|detta) (?:and|og|och) (?:\w+ )?(?:hurt|skadet|skada|slo|broke|can'?t|cant|kan)",
+        r"(?:badly |seriously )?(?:hurt|injured)",
+        r"(?:hardt |alvorleg |alvorlig )?(?:skadet|skadd|skada)",
+    ),
+)
 OVERDUE = Cue(
     "ikke kommet tilbake",
     _rx(
@@ -684,6 +694,7 @@ RUNAWAY = Cue(
         r"(?:stakk|stukket|rømte|rømt|rømd|rymde|rymt|stak) (?:av )?(?:hjemmefra|heimanfrå|heimefrå|hemifrån|hjemmefra|fra institusjonen|frå institusjonen)",
         r"(?:ran|run|has run) away",
         r"(?:ikke|ikkje|inte) (?:kommet|kome|komme|kommit|kommer) (?:hjem|heim|hem)",
+        r"(?:kom|kommer|kjem|kommit) (?:\w+ )?(?:ikke|ikkje|inte) (?:hjem|heim|hem)",
         r"(?:hasn'?t|has not|didn'?t|did not) (?:come|came) home",
         r"(?:svarer|svarar|svarar|svarer) (?:ikke|ikkje|inte) (?:på )?(?:telefonen|mobilen|tlf|meldinger|meldingar|sms|snap)?",
         r"not answering (?:her|his)? ?(?:phone)?",
@@ -702,6 +713,8 @@ NO_CONTACT = Cue(
         r"(?:svarer|svarar) (?:ikke|ikkje|inte) (?:på )?(?:telefonen|mobilen|tlf|meldinger|meldingar|sms|snap)?",
         r"not answering",
         r"(?:ikke|ikkje|inte) (?:kommet|kome|kommit) (?:hjem|heim|hem)",
+        r"(?:kom|kjem) (?:\w+ )?(?:ikke|ikkje|inte) (?:hjem|heim|hem)",
+        r"(?:telefonen|mobilen|phone) (?:hans|hennes|hennar|his|her) (?:er|is) (?:av|slått av|off|død|dead)",
         r"(?:vet|veit) (?:ikke|ikkje) (?:hvor|kvar|kor)",
         r"don'?t know where",
     ),
@@ -1310,6 +1323,14 @@ def _emergencies(scan: _Scan, lang: str | None = None) -> list[Hit]:
         # Anyone missing or overdue out in the dark, the cold or a storm ("not back from the
         # trail and it's getting dark"): every hour counts.
         hits.append(Hit("nødsituasjon – savnet ute", f"{overdue.matched} … {exposed.matched}"))
+    elif (
+        (injured := scan.hit(INJURED))
+        and (exposed := scan.hit(EXPOSED))
+        and not (past and not ongoing)
+    ):
+        # Someone hurt out in the dark or the cold ("fell and can't move his leg, it's
+        # getting dark"): a rescue.
+        hits.append(Hit("nødsituasjon – skadet ute", f"{injured.matched} … {exposed.matched}"))
     if child and (danger := scan.hit(CHILD_DANGER)) and not (past and not ongoing):
         hits.append(Hit("nødsituasjon – barn i fare", f"{child.matched} … {danger.matched}"))
     situational: list[Hit] = []
