@@ -15,6 +15,12 @@ CASES = [
     # "to", "i", "her" are Norwegian words too: no English evidence without an English word
     ("Jeg er redd for to små barn i huset her i gata, de er alene i kveld", "nb"),
     ("Vi har to katter i leiligheten her i byen, og jeg lurer på reglene", "nb"),
+    # German that shares words with ours ("ein", "mit"): lingua weighs every language
+    ("Guten Abend, ein Mann mit Hund hat unser Auto beschädigt, was können wir tun?", "other"),
+    # a script none of ours is written in (Ge'ez)
+    ("ሰላም፡ ቦርሳይ ጠፊኡኒ ኣብ ኦስሎ", "other"),
+    ("Undskyld, forkert nummer", "da"),
+    ("Tusen takk for hjelpa saman med dykk i går", "nn"),
     ("hva gjør jeg nå", "nb"),
     # nynorsk
     ("Eg veit ikkje kva eg skal gjere", "nn"),

@@ -116,6 +116,22 @@ LEXICONS: dict[str, frozenset[str]] = {
             "høyre",
             "ynskjer",
             "ønskjer",
+            "saman",
+            "hjelpa",
+            "utan",
+            "orsak",
+            "køyrer",
+            "køyre",
+            "køyrde",
+            "fann",
+            "ringde",
+            "svara",
+            "heile",
+            "såg",
+            "høyrde",
+            "sjå",
+            "gjev",
+            "kome",
             "bur",
             "budde",
             "eigen",
@@ -246,6 +262,13 @@ LEXICONS: dict[str, frozenset[str]] = {
             "jer",
             "jeres",
             "vores",
+            "undskyld",
+            "forkert",
+            "sjov",
+            "sjove",
+            "bliv",
+            "kørekort",
+            "derhjemme",
             "pige",
             "pigen",
             "dreng",
@@ -445,6 +468,21 @@ _WEAK_ENGLISH = frozenset({"i", "a", "an", "to", "in", "on", "at", "it", "do", "
 # English function words that are Scandinavian words as well ("i" = in, "to" = two, "her" =
 # here, "at" = that in Danish, "me" = we in nynorsk).
 _NORWEGIAN_TOO = _WEAK_ENGLISH | {"her"}
+# Function words of the other languages most often written to the police here (German,
+# Polish, Spanish, French, Lithuanian, Romanian, Somali) that none of ours uses.
+_FOREIGN_FUNCTION_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        """und ich nicht ist wir sind haben das für auf eine einen bitte danke mein meine wurde
+    auch aber oder wie kann können möchten sehr vielen dank gestern heute unser unsere
+    nie jest się że mój moja mnie dzień dobry proszę dziękuję czy jak
+    el los las es por para que mis una con gracias hola buenos días dónde cómo pero
+    est je vous nous pour avec bonjour merci où
+    ir yra mano kad labas ačiū
+    și este sunt bună mulțumesc
+    waa iyo waxaan""",
+    )
+)
 DECISIVE_HITS = 6
 DECISIVE_MARGIN = 5
 # From this length on lingua runs in low-accuracy mode (trigrams only, half the cost).
@@ -616,7 +654,10 @@ def _evidence(text: str) -> _Evidence | None:
         # Two or more function words of ours rule out the other languages: lingua only has
         # to weigh ours, which is several times faster than weighing all of them.
         weak = len(list(filter(_WEAK_ENGLISH.__contains__, words))) if hits["en"] else 0
-        everything = sum(hits.values()) - weak + dano < OURS_EVIDENCE
+        # German, Polish, Spanish … function words: a text that holds them may be in one
+        # of those languages whatever it shares with ours ("Guten", "ein", "mit")
+        foreign = len(list(filter(_FOREIGN_FUNCTION_WORDS.__contains__, words)))
+        everything = foreign >= 2 or sum(hits.values()) - weak + dano < OURS_EVIDENCE
         candidates = frozenset() if everything else _candidates(words, folded, hits, weak)
         lingua = (everything, candidates)
     return _Evidence(folded, hits, dano, weight, lingua)
@@ -634,7 +675,10 @@ def detect_language(text: str) -> LanguageResult:
 def detect_languages(texts: Sequence[str]) -> list[LanguageResult]:
     """:func:`detect_language` of each text, lingua's calls grouped by detector (so that each
     detector's models stay in the CPU caches while it works through its texts)."""
-    evidence = [_evidence(text) for text in texts]
+    other_script = [_mostly_other_script(text) for text in texts]
+    evidence = [
+        None if other else _evidence(text) for text, other in zip(texts, other_script, strict=True)
+    ]
     jobs = [
         (index, *found.lingua)
         for index, found in enumerate(evidence)
@@ -650,8 +694,25 @@ def detect_languages(texts: Sequence[str]) -> list[LanguageResult]:
         for index, everything, ours in sorted(jobs, key=by_detector)
     }
     return [
-        _combine(found, lingua.get(i)) if found else _no_words() for i, found in enumerate(evidence)
+        _other_script() if other else _combine(found, lingua.get(i)) if found else _no_words()
+        for i, (found, other) in enumerate(zip(evidence, other_script, strict=True))
     ]
+
+
+def _mostly_other_script(text: str) -> bool:
+    """Whether most letters of ``text`` are of a script other than Latin (Arabic, Cyrillic,
+    Ge'ez …): none of our five languages is written so, and lingua knows not all of them."""
+    if _OTHER_SCRIPT_RE.search(text) is None:
+        return False  # most texts: no such letter at all, found by one scan in C
+    return len(_OTHER_SCRIPT_RE.findall(text)) * 2 > len(_LETTER_RE.findall(text))
+
+
+_OTHER_SCRIPT_RE = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff]")
+_LETTER_RE = re.compile(r"[^\W\d_]")
+
+
+def _other_script() -> LanguageResult:
+    return LanguageResult("other", 1.0, {**dict.fromkeys(LANGS, 0.0), "other": 1.0})
 
 
 def _no_words() -> LanguageResult:
