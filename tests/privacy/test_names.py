@@ -76,6 +76,9 @@ def persons(text: str) -> list[str]:
         # one unknown word signs the text after a dash or a slash
         ("Kan jeg melde det her? – Maricel", ["Maricel"]),
         ("Den står rett foran meg nå. /Micke +46 70 482 19 63", ["Micke"]),
+        # sign-offs in German, Polish and Spanish; a full name joined to a name
+        ("Mit freundlichen Grüßen\nClaudia und Jörg Wendt", ["Claudia", "Jörg Wendt"]),
+        ("Pozdrawiam, Tomasz Nowak", ["Tomasz Nowak"]),
         # the title line of an e-mail signature is no name
         ("Kind regards,\nDaniel Okafor\nSoftware Engineer\n+47 917 45 302", ["Daniel Okafor"]),
         ("Mit freundlichen Grüßen, Klaus und Anna Becker", ["Klaus", "Anna Becker"]),
@@ -128,6 +131,8 @@ def test_finds_names(text: str, expected: list[str]) -> None:
         "hun skal sove hos kjæresten i helga sier hun",
         "Can the embassy issue a new passport? I'm Canadian.",
         "Bilen har stått der i tre dagar no. Grå Caddy.",
+        "Jeg og mamma ringte Vest politidistrikt og Oslo Politidistrikt",
+        "Своё имя я называть не хочу.",
     ],
 )
 def test_name_negatives(text: str) -> None:

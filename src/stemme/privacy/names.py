@@ -84,7 +84,8 @@ _INTRODUCING = (
 _LABEL = r"navn|namn|name|kontaktperson|kontakt|avsender|sender|signert|fra|frå|from|från"
 _SIGN_OFF = (
     r"mvh|hilsen|helsing|helsinga|hälsningar|hälsning|hilsner|hilsninger|regards|"
-    r"sincerely|cheers|takk|tack|tak|thanks"
+    r"sincerely|cheers|takk|tack|tak|thanks|grüßen|grüße|gruß|grüssen|grüsse|pozdrawiam|"
+    r"pozdrowienia|saludos|atentamente|cordialement|salutations|з повагою|с уважением"
 )
 _FROM = r"fra|frå|från|from"
 # Naming cues and "my son"-cues in scripts other than Latin (Russian, Ukrainian, Greek, Arabic,
@@ -620,6 +621,17 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
                 and _looks_like_full_name(text, start, nxt[1], word, nxt[2])
             ):
                 score = 0.55
+            elif (
+                plain
+                and after_name
+                and adjacent
+                and nxt is not None
+                and _is_cap(nxt[2])
+                and nxt[2].casefold() not in common
+                and nxt[2].casefold() not in places
+                and not _INSTITUTION_RE.search(nxt[2].casefold())
+            ):
+                score = 0.6  # "Claudia und Jörg Wendt": a full name joined to a name
             elif word in surnames() and _TITLE_RE.search(
                 text[max(0, start - 25) : start].casefold()
             ):
@@ -843,7 +855,8 @@ _INSTITUTION_RE = re.compile(
     r"vesen|vesenet|etaten|kommune|skole|skolen|school|senter|senteret|center|centre|kirke|"
     r"kirken|stasjon|station|arena|bibliotek|teater|teatret|theatre|kafé|cafe|restaurant|bar|"
     r"pub|klubb|club|sport|city|storsenter|airport|lufthavn|flyplass|avis|avisen|forlag|"
-    r"gruppen|group|festival|festivalen|bad|badet|mall|shop|store|butikk|butikken)$"
+    r"gruppen|group|festival|festivalen|bad|badet|mall|shop|store|butikk|butikken|"
+    r"distrikt|politidistrikt|politiet|police|polis|polisen|politi)$"
 )
 _APPOSITION_BEFORE_RE = re.compile(r"(?:,|\(|–|-|:)\s*$")
 
