@@ -483,6 +483,27 @@ _FOREIGN_FUNCTION_WORDS = frozenset(
     waa iyo waxaan""",
     )
 )
+_SCANDINAVIAN = frozenset(
+    [
+        "og",
+        "på",
+        "det",
+        "har",
+        "som",
+        "til",
+        "av",
+        "ved",
+        "fordi",
+        "hvor",
+        "hvordan",
+        "noen",
+        "også",
+        "ikke",
+        "kan",
+        "skal",
+        "vil",
+    ]
+)
 DECISIVE_HITS = 6
 DECISIVE_MARGIN = 5
 # From this length on lingua runs in low-accuracy mode (trigrams only, half the cost).
@@ -657,7 +678,11 @@ def _evidence(text: str) -> _Evidence | None:
         # German, Polish, Spanish … function words: a text that holds them may be in one
         # of those languages whatever it shares with ours ("Guten", "ein", "mit")
         foreign = len(list(filter(_FOREIGN_FUNCTION_WORDS.__contains__, words)))
-        everything = foreign >= 2 or sum(hits.values()) - weak + dano < OURS_EVIDENCE
+        # words every Scandinavian language uses and no other ("og", "på", "det") tell
+        # that the text is one of ours as well as the lexicons do
+        scandinavian = len(list(filter(_SCANDINAVIAN.__contains__, words)))
+        ours = sum(hits.values()) - weak + dano + scandinavian
+        everything = foreign >= 2 or ours < OURS_EVIDENCE
         candidates = frozenset() if everything else _candidates(words, folded, hits, weak)
         lingua = (everything, candidates)
     return _Evidence(folded, hits, dano, weight, lingua)
