@@ -736,7 +736,9 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
         last_end = span_end
         found.append((start, span_end))
         yield Span(start, span_end, "PERSON", score, "person_name")
-    signature = _signature(text)
+    # A signature's words are the text's last words, all capitalised: without a capitalised
+    # last word (most texts) it need not be looked for.
+    signature = _signature(text) if tokens and _is_cap(tokens[-1][2]) else None
     if signature is not None:
         found.append((signature.start, signature.end))
         yield signature
