@@ -79,6 +79,11 @@ def persons(text: str) -> list[str]:
         # sign-offs in German, Polish and Spanish; a full name joined to a name
         ("Mit freundlichen Grüßen\nClaudia und Jörg Wendt", ["Claudia", "Jörg Wendt"]),
         ("Pozdrawiam, Tomasz Nowak", ["Tomasz Nowak"]),
+        # nicknames in quotes after calling someone something or calling out
+        ("Han kalles «Tuppen» av elevene og står ved senteret", ["Tuppen"]),
+        ("dei kallar han «Bamsen». Han er nok 17", ["Bamsen"]),
+        ("Den ene ropte «Kimmi» til den andre da de løp", ["Kimmi"]),
+        ("Viele Grüße aus Köln, Familie Brenner", ["Brenner"]),
         # the title line of an e-mail signature is no name
         ("Kind regards,\nDaniel Okafor\nSoftware Engineer\n+47 917 45 302", ["Daniel Okafor"]),
         ("Mit freundlichen Grüßen, Klaus und Anna Becker", ["Klaus", "Anna Becker"]),
@@ -133,6 +138,8 @@ def test_finds_names(text: str, expected: list[str]) -> None:
         "Bilen har stått der i tre dagar no. Grå Caddy.",
         "Jeg og mamma ringte Vest politidistrikt og Oslo Politidistrikt",
         "Своё имя я называть не хочу.",
+        "Filmen heter «Titanic» og appen kalles «Wizz»",
+        "Noen ropte «Stopp» og «Brann» i gangen",
     ],
 )
 def test_name_negatives(text: str) -> None:

@@ -632,6 +632,8 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
                 and not _INSTITUTION_RE.search(nxt[2].casefold())
             ):
                 score = 0.6  # "Claudia und Jörg Wendt": a full name joined to a name
+            elif plain and _FAMILY_BEFORE_RE.search(text, max(0, start - 12), start):
+                score = 0.7  # "Grüße aus Hamburg, Familie Kessler": a family's name
             elif word in surnames() and _TITLE_RE.search(
                 text[max(0, start - 25) : start].casefold()
             ):
@@ -742,6 +744,9 @@ def find_persons(text: str, language: str | None = None) -> Iterator[Span]:
     if signature is not None:
         found.append((signature.start, signature.end))
         yield signature
+    for nickname in _quoted_nicknames(text, found):
+        found.append((nickname.start, nickname.end))
+        yield nickname
     yield from _repeats(text, tokens, found)
 
 
@@ -780,6 +785,7 @@ _STREET_WORD_AFTER_RE = re.compile(
     r"[ \t]+(?:plass|plassen|gate|gata|gaten|gt\.|vei|veg|veien|vegen|allé|alle|alléen|torg|"
     r"torget|bru|brua|brygge|park|parken|street|road|square)\b"
 )
+_FAMILY_BEFORE_RE = re.compile(r"(?i:\b(?:familie|familien|familjen|familj|family))\s+$")
 _LETTER_LABEL_RE = re.compile(
     r"(?i:punkt|pkt|alternativ|option|del|side|kapittel|kap|vedlegg|bilag|klasse|blokk|rom|"
     r"trapp|oppgang|inngang|nivå|gruppe|type|plan|avsnitt|figur|tabell|sone|zone|gate|felt|"
@@ -820,6 +826,35 @@ def _initial_before_surname(
 def _arabic_family_name(word: str) -> bool:
     """An Arabic family name with its article ("الحسن" in "يوسف الحسن")."""
     return word.startswith(("ال", "آل")) and len(word) > 3
+
+
+# A nickname in quotes after calling someone something, calling out, or a person's being
+# called so: "dei kallar han «Benji»", "ropte "Sebbe"", "han kalles «Toffen»" (and a
+# second one after "og": "kaller hverandre «Leo» og «Sakke»"). Titles of things ("filmen
+# heter «Titanic»") have no person before the verb.
+_NICKNAME_RE = re.compile(
+    r"(?i:\b(?:kaller|kallar|kallas|kalder|call|calls|called|nicknamed)\s+(?:han|ham|henne|ho|seg|"
+    r"sig|hverandre|kvarandre|varandra|hinanden|him|her|each other|themselves)"
+    r"|\b(?:ropte|ropa|rope|roper|ropar|shouted|yelled)"
+    r"|\b(?:han|hun|ho|hen|hon|he|she|gutten|guten|jenta|mannen|fyren|typen|the guy)\s+"
+    r"(?:kalles|kallast|kallas|kaldes|går under navnet|goes by|is called|er kalt))"
+    r"\s+[«\"“']([^\W\d_][\w-]{1,20})[»\"”']"
+    r"(?:\s+(?i:og|and|och)\s+[«\"“']([^\W\d_][\w-]{1,20})[»\"”'])?"
+)
+
+
+def _quoted_nicknames(text: str, found: list[tuple[int, int]]) -> Iterator[Span]:
+    """Nicknames in quotes after a verb of naming or calling out, not found already."""
+    if not any(mark in text for mark in "«\"“'"):
+        return
+    for match in _NICKNAME_RE.finditer(text):
+        for group in (1, 2):
+            start, end = match.span(group)
+            word = match.group(group)
+            if start < 0 or word.casefold() in common_words() or not word[0].isupper():
+                continue
+            if not any(s < end and start < e for s, e in found):
+                yield Span(start, end, "PERSON", 0.7, "nickname")
 
 
 def _lower_surname(word: str) -> bool:
