@@ -74,6 +74,11 @@ EMERGENCIES += [
     ("my sister is not back from her hike yet and it's snowing a lot", "en"),
     ("Pappa er ikke kommet i land etter fisketuren, og det er storm på sjøen", "nb"),
     ("Help. my friend fell and cant move his leg, its getting dark and very cold", "en"),
+    ("Bestefar har gått fra sykehjemmet i bare pysjamas, og det er minusgrader ute nå", "nb"),
+    ("Scooteren har stoppa på vidda og jeg fryser, det er snøfokk", "nb"),
+    ("a man is waving a gun at people in the parking garage right now", "en"),
+    ("Ein bil har køyrt inn i eit tre her no og ingen har kome seg ut", "nn"),
+    ("Pomocy! Szef bije teraz mojego kolegę na budowie", "other"),
 ]
 SERIOUS_CHILD = [
     # grooming: an adult's secrecy, love talk or hotel plans with a minor
@@ -131,6 +136,13 @@ NOT_URGENT = [
 def test_an_adult_partner_is_serious_below_the_age_of_consent() -> None:
     assert apply_rules("Jenta på 15 har en kjæreste på 22", "nb").child_serious
     assert not apply_rules("Jeg er 16 og kjæresten min er 22", "nb").child_serious
+
+
+def test_absence_from_school_and_a_dated_collision_are_no_emergency() -> None:
+    absent = "Eleven på 16 har vært borte fra skolen flere dager og har mye kontanter"
+    assert apply_rules(absent, "nb").emergency == ()
+    dated = "I was in a collision on 17 November, the other driver is now denying it"
+    assert apply_rules(dated, "en").emergency == ()
 
 
 def test_overdue_is_an_emergency_only_out_in_the_dark_or_cold() -> None:

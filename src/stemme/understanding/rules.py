@@ -140,6 +140,13 @@ PRESENCE = Cue(
         r"locked myself in",
         r"(?:følger|fylgjer) etter (?:meg|oss)",
         r"(?:is )?following me",
+        r"(?:has |have |is |are )?follow(?:ed|ing) (?:me|us) (?:from|since|all the way|home)",
+        r"(?:har )?fulgt etter (?:meg|oss)",
+        r"won'?t leave (?:us|me|her|him)? ?alone",
+        r"wont leave",
+        r"(?:is|are|he'?s|she'?s) (?:waving|pointing|swinging|brandishing) (?:it|a|the|his|her)",
+        r"(?:vifter|viftar|svinger|svingar|peker|peikar) med (?:en |ein |ei )?(?:kniv|kniven|pistol|pistolen|våpen|våpenet|gevær|børse|øks)",
+        r"(?:ingen|nobody|no one|ingen av dei|ingen av dem) (?:har |has )?(?:kommet|kome|got|come|came) (?:seg )?ut",
         r"vil ikke slippe meg",
         r"won'?t let me (?:leave|go|out)",
         r"(?:blør|bløder|blöder) (?:masse|mye|mykje|kraftig|meget)",
@@ -168,6 +175,9 @@ PAST = Cue(
         r"förra (?:veckan|månaden|året)",
         r"sidste (?:uge|måned|år)",
         r"i lørdags",
+        # a calendar date: the event has a day of its own, not now
+        r"(?:on|den|på|the) \d{1,2}(?:\.|st|nd|rd|th)? ?(?:jan|feb|mar|apr|mai|may|jun|jul|aug|sep|okt|oct|nov|des|dec)[a-zæøå]*",
+        r"\d{1,2}\. (?:januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|desember)",
         r"i fredags",
         r"tidligere",
         r"wczoraj",
@@ -410,6 +420,7 @@ VIOLENCE_NOW = Cue(
         r"forcing me",
         r"blir voldtatt",
         r"being raped",
+        r"(?:bije|biją|pobił|б'є|бьёт|бьет|б'ють|бьют|slår ihjel|misshandlar)",
         # a shooting counts when it is happening now ("skyting i går" is a report)
         r"skyting",
         r"shooting",
@@ -439,6 +450,10 @@ ACCIDENT = Cue(
         r"(?:hit|run over) by a car",
         r"påkjørt",
         r"påkøyrd",
+        r"(?:kjørt|køyrt|kørt|kört|krasjet|krasja|crashed|drove|smashed) (?:inn i|inn i eit|into|i) (?:et |eit |ett |a |the )?(?:tre|treet|vegg|veggen|stolpe|stolpen|autovernet|fjellveggen|tree|wall|pole|barrier|rekkverket)",
+        rf"kollider{W}",
+        r"frontkollisjon",
+        r"(?:velta|veltet|velt|rullet rundt|rolled over|overturned)",
     ),
 )
 INTRUDER = Cue(
@@ -620,7 +635,7 @@ MISSING = Cue(
         r"forsvundet",
         r"försvunnen",
         r"missing",
-        r"borte (?:fra|frå|från)",
+        r"borte (?:fra|frå|från)(?! (?:skolen|skulen|skolan|jobben|jobb|timen|timane|timene|undervisningen|undervisninga|trening|treninga|treningen))",
         r"(?:han|hun|ho|hen|hon|de|dei|barnet|ungen|gutten|guten|jenta|jenten|sønnen|sonen|datteren|dattera|dottera|mamma|pappa|mor|far|mora|faren|moren|bestemor|bestefar|mannen|kona) er (?:borte|vekk)",
         r"gått seg (?:vill|bort|vekk)",
         r"kommet bort",
@@ -645,6 +660,22 @@ INJURED = Cue(
         r"(?:hardt |alvorleg |alvorlig )?(?:skadet|skadd|skada)",
     ),
 )
+STRANDED = Cue(
+    "står fast ute",
+    _rx(
+        r"(?:har )?gått (?:oss|meg|seg) (?:vill|bort)",
+        r"(?:har )?gått (?:fra|ut fra|frå|ut frå) (?:sykehjemmet|sjukeheimen|omsorgsboligen|omsorgsbustaden|avdelingen|sykehuset|sjukehuset)",
+        r"(?:finner|finn|ser) (?:ikke|ikkje) (?:veien|vegen|løypa|stien|løypene|merkingen)",
+        r"(?:can'?t|cannot|cant) (?:find|see) the (?:trail|path|way|road|track)",
+        r"(?:lost|stuck|stranded|trapped) (?:on|in|at) the",
+        r"(?:sitter|står|sit|står) fast",
+        r"(?:jeg|eg|vi|me|hun|han|ho) fryser",
+        r"(?:i'?m|we'?re|we are|i am|she'?s|he'?s) freezing",
+        r"wandered off",
+        r"(?:scooteren|snøscooteren|bilen|båten|motoren) har (?:stoppa|stoppet|stansa|stanset)",
+    ),
+)
+"""Someone stuck, lost or freezing outdoors (counts with EXPOSED: see _emergencies)."""
 OVERDUE = Cue(
     "ikke kommet tilbake",
     _rx(
@@ -666,6 +697,11 @@ EXPOSED = Cue(
         r"snør",
         r"snøstorm",
         r"snøvær",
+        r"snøfokk",
+        r"på vidda",
+        r"på fjellet i natt",
+        r"bare nattkjole",
+        r"(?:minusgrader|kuldegrader|frost)",
         r"snowing",
         r"snowstorm",
         r"blizzard",
@@ -1324,7 +1360,7 @@ def _emergencies(scan: _Scan, lang: str | None = None) -> list[Hit]:
         # trail and it's getting dark"): every hour counts.
         hits.append(Hit("nødsituasjon – savnet ute", f"{overdue.matched} … {exposed.matched}"))
     elif (
-        (injured := scan.hit(INJURED))
+        (injured := scan.hit(INJURED) or scan.hit(STRANDED))
         and (exposed := scan.hit(EXPOSED))
         and not (past and not ongoing)
     ):
