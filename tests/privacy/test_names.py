@@ -84,6 +84,7 @@ def persons(text: str) -> list[str]:
         ("dei kallar han «Bamsen». Han er nok 17", ["Bamsen"]),
         ("Den ene ropte «Kimmi» til den andre da de løp", ["Kimmi"]),
         ("Viele Grüße aus Köln, Familie Brenner", ["Brenner"]),
+        ("¿Dónde puedo denunciarlo? Gracias. Inés", ["Inés"]),
         # the title line of an e-mail signature is no name
         ("Kind regards,\nDaniel Okafor\nSoftware Engineer\n+47 917 45 302", ["Daniel Okafor"]),
         ("Mit freundlichen Grüßen, Klaus und Anna Becker", ["Klaus", "Anna Becker"]),
@@ -140,6 +141,7 @@ def test_finds_names(text: str, expected: list[str]) -> None:
         "Своё имя я называть не хочу.",
         "Filmen heter «Titanic» og appen kalles «Wizz»",
         "Noen ropte «Stopp» og «Brann» i gangen",
+        "Takk for hjelpen i går. Kjempebra",
     ],
 )
 def test_name_negatives(text: str) -> None:

@@ -898,6 +898,11 @@ _INSTITUTION_RE = re.compile(
 _APPOSITION_BEFORE_RE = re.compile(r"(?:,|\(|–|-|:)\s*$")
 
 
+def _foreign_letters(word: str) -> bool:
+    """Whether ``word`` has letters outside ASCII and the Nordic ones ("Lucía", "Ionuț")."""
+    return any(ch.isalpha() and not ch.isascii() and ch not in _NORDIC_LETTERS for ch in word)
+
+
 def _looks_like_full_name(text: str, start: int, end: int, first: str, second: str) -> bool:
     """Two unknown capitalised words that are likely a (foreign) name, not a title or a place.
 
@@ -909,10 +914,7 @@ def _looks_like_full_name(text: str, start: int, end: int, first: str, second: s
         return False
     if second in surnames():
         return True
-    foreign = any(
-        ch.isalpha() and not ch.isascii() and ch not in _NORDIC_LETTERS for ch in first + second
-    )
-    if foreign:
+    if _foreign_letters(first + second):
         return True
     return bool(_APPOSITION_BEFORE_RE.search(text[max(0, start - 3) : start])) and (
         text[end : end + 2].lstrip()[:1] in {",", "(", ")", ".", ""}
@@ -1001,7 +1003,9 @@ def _signature(text: str) -> Span | None:
     if all(word in place_names() for word in folded):
         return None
     signed = tail[: match.start(group)].rstrip()[-1:] in ("-", "–", "—", "/")
-    if len(words) == 1 and not _known_first(words[0]) and not signed:
-        return None  # one unknown word closes the text: a name only after "– " or "/"
+    if len(words) == 1 and not (_known_first(words[0]) or signed or _foreign_letters(words[0])):
+        # one unknown word closes the text: a name only after "– " or "/", or when it is
+        # spelt with letters Norwegian does not use ("Gracias. Lucía")
+        return None
     offset = len(text) - len(text[-90:])
     return Span(offset + match.start(group), offset + match.end(group), "PERSON", 0.6, "signature")
