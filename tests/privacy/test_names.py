@@ -84,7 +84,7 @@ def persons(text: str) -> list[str]:
         ("dei kallar han «Bamsen». Han er nok 17", ["Bamsen"]),
         ("Den ene ropte «Kimmi» til den andre da de løp", ["Kimmi"]),
         ("Viele Grüße aus Köln, Familie Brenner", ["Brenner"]),
-        ("¿Dónde puedo denunciarlo? Gracias. Inés", ["Inés"]),
+        ("¿Dónde puedo denunciarlo? Gracias. Begoña", ["Begoña"]),
         # the title line of an e-mail signature is no name
         ("Kind regards,\nDaniel Okafor\nSoftware Engineer\n+47 917 45 302", ["Daniel Okafor"]),
         ("Mit freundlichen Grüßen, Klaus und Anna Becker", ["Klaus", "Anna Becker"]),
