@@ -85,6 +85,7 @@ def persons(text: str) -> list[str]:
         ("Den ene ropte «Kimmi» til den andre da de løp", ["Kimmi"]),
         ("Viele Grüße aus Köln, Familie Brenner", ["Brenner"]),
         ("¿Dónde puedo denunciarlo? Gracias. Begoña", ["Begoña"]),
+        ('Säljaren kallar sig "Kalle Berg" på Blocket', ["Kalle Berg"]),
         # the title line of an e-mail signature is no name
         ("Kind regards,\nDaniel Okafor\nSoftware Engineer\n+47 917 45 302", ["Daniel Okafor"]),
         ("Mit freundlichen Grüßen, Klaus und Anna Becker", ["Klaus", "Anna Becker"]),
@@ -142,6 +143,8 @@ def test_finds_names(text: str, expected: list[str]) -> None:
         "Filmen heter «Titanic» og appen kalles «Wizz»",
         "Noen ropte «Stopp» og «Brann» i gangen",
         "Takk for hjelpen i går. Kjempebra",
+        "Bonjour, je suis une mère française",
+        "Proszę o kontakt. Dziękuję",
     ],
 )
 def test_name_negatives(text: str) -> None:

@@ -57,6 +57,7 @@ def test_addresses(text: str, expected: list[str]) -> None:
         "we're at grünerløkka 4th floor",
         "Bor i Storgata 4th floor",
         "far forsvann frå hytta i Tisleidalen 2. november",
+        "jeg ble stoppet i kontroll på riksvei 170 i går",
     ],
 )
 def test_address_negatives(text: str) -> None:
@@ -99,6 +100,7 @@ def test_plates(text: str, expected: list[str]) -> None:
         "Han er 17 år.",
         "kr 12 345",
         "My flight home is DY 1302 on Friday",
+        "We are landing in Tromsø with SK 4416 on Monday",
         "bussen, rute AB 1234, var sein",
     ],
 )

@@ -76,6 +76,7 @@ EMERGENCIES += [
     ("Help. my friend fell and cant move his leg, its getting dark and very cold", "en"),
     ("Bestefar har gått fra sykehjemmet i bare pysjamas, og det er minusgrader ute nå", "nb"),
     ("Scooteren har stoppa på vidda og jeg fryser, det er snøfokk", "nb"),
+    ("Pappa svarer ikke og skrev i natt at han skal sove for alltid", "nb"),
     ("a man is waving a gun at people in the parking garage right now", "en"),
     ("Ein bil har køyrt inn i eit tre her no og ingen har kome seg ut", "nn"),
     ("Pomocy! Szef bije teraz mojego kolegę na budowie", "other"),

@@ -838,7 +838,7 @@ _NICKNAME_RE = re.compile(
     r"|\b(?:ropte|ropa|rope|roper|ropar|shouted|yelled)"
     r"|\b(?:han|hun|ho|hen|hon|he|she|gutten|guten|jenta|mannen|fyren|typen|the guy)\s+"
     r"(?:kalles|kallast|kallas|kaldes|går under navnet|goes by|is called|er kalt))"
-    r"\s+[«\"“']([^\W\d_][\w-]{1,20})[»\"”']"
+    r"\s+[«\"“']([^\W\d_][\w-]{1,20}(?: [^\W\d_][\w-]{1,20}){0,2})[»\"”']"
     r"(?:\s+(?i:og|and|och)\s+[«\"“']([^\W\d_][\w-]{1,20})[»\"”'])?"
 )
 

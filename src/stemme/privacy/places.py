@@ -83,7 +83,15 @@ _RESIDENCE_CUE_RE = re.compile(r"\b(?i:bo|bu|adress|address|live|wohnt|mieszka)"
 _NOT_AFTER_NUMBER_RE = re.compile(
     r"^\s*(?:ganger|gonger|dager|timer|minutter|år|personer|stk|meter|mennesker|barn)\b"
 )
-_STREET_COMMON = frozenset({"vei", "veg", "gate", "gata", "alle", "sti", "kai", "torg", "plass"})
+_STREET_COMMON = frozenset(
+    {"vei", "veg", "gate", "gata", "alle", "sti", "kai", "torg", "plass"}
+    # road numbers: "riksvei 170", "fylkesveg 55"
+    | {
+        f"{kind}{word}"
+        for kind in ("riks", "fylkes", "europa", "kommunal", "kommune", "privat")
+        for word in ("vei", "veg", "veien", "vegen")
+    }
+)
 
 # Norwegian plates: two letters and 4-5 digits; Swedish: three letters and 2 digits + digit/letter.
 _NO_PLATE_RE = re.compile(r"(?<![\w<-])([A-Za-z]{2})[ -]?(\d{4,5}|\d{2} \d{3})(?![\w]|[.,]\d|\s\d)")
@@ -216,6 +224,10 @@ _FOREIGN_PLATE_RE = re.compile(r"(?<![\w<-])([A-Z]{1,3})[ -]?([A-Z0-9]{3,5})(?![
 # German-style plates ("M-KW 4412", "B-AB 123E"): district, hyphen, letters, digits.
 _GERMAN_PLATE_RE = re.compile(r"(?<![\w<-])[A-ZÄÖÜ]{1,3}-[A-Z]{1,2} ?\d{1,4}[EH]?(?![\w]|[.,]\d)")
 _OFFICIAL = frozenset({"112", "113", "110"})
+# Airlines flying to and within Norway, whose flight numbers look like old four-digit plates
+_AIRLINES = frozenset(
+    {"SK", "DY", "D8", "WF", "BA", "LH", "KL", "AY", "FR", "U2", "W6", "TK", "QR", "EK", "LX"}
+)
 # Flight and route numbers look like plates ("flight home is DY 1302")
 _NOT_PLATE_CUE_RE = re.compile(
     r"(?:flight|fly|flyet|flyvning|flyavgang|flightnr|flight no\.?|flight number|rute|avgang|"
@@ -315,6 +327,8 @@ def _nordic_plates(text: str) -> Iterator[Span]:
         if not upper and not cue:
             continue
         year_like = len(number) == 4 and number[:2] in ("19", "20")
+        if len(number) == 4 and letters.upper() in _AIRLINES and not cue:
+            continue  # "SK 4416", "DY 1302": flights
         if len(number) == 4 and (year_like or not cue) and not (upper and not year_like):
             continue
         score = 0.9 if cue else (0.8 if len(number) == 5 else 0.6)

@@ -230,6 +230,9 @@ SUICIDE = Cue(
         r"(?:took|taken|taking|takes|tatt|tok|tar|teke|tek|tog|tagit|taget|tager|har tatt|svelget|svelgde|swallowed|swallowing)(?: (?:alle|all|masse|mange|en masse|a lot of|lots of|en haug med|en hel boks med|a whole box of|a bunch of))(?: (?:her|his|my|sine|mine|hans|hennes|moms|mums|dads|mors|fars|mammas|pappas|\w+'s)){0,2} (?:piller|pillene|pills|tabletter|tablettene|tablets|pilleri|sovepiller|sleeping pills)",
         r"kutte meg",
         r"goodbye letter",
+        # euphemisms: "hvile for alltid", "sove for alltid", "never wake up"
+        r"(?:hvile|kvile|sove|sovne|sovna|rest|sleep) for (?:alltid|godt|ever|good)",
+        r"(?:ikke|ikkje|aldri|never|not) (?:våkne|vakne|vakna|wake up)(?: igjen| opp| again)?",
         r"nie chcę żyć",
         r"не хочу жить",
     ),
