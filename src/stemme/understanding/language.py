@@ -506,8 +506,10 @@ _SCANDINAVIAN = frozenset(
 )
 DECISIVE_HITS = 6
 DECISIVE_MARGIN = 5
-# From this length on lingua runs in low-accuracy mode (trigrams only, half the cost).
-LOW_ACCURACY_FROM = 90
+# From this length on lingua runs in low-accuracy mode (trigrams only, half the cost). 70
+# rather than 90: 12 µs a message less on the benchmark corpus, one message of 1,170
+# annotated ones read differently (mean accuracy of eight sets 0.9744 -> 0.9735).
+LOW_ACCURACY_FROM = 70
 _LETTER_BONUS = {"æ": ("nb", "nn", "da"), "ø": ("nb", "nn", "da"), "ä": ("sv",), "ö": ("sv",)}
 
 
