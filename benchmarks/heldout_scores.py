@@ -11,12 +11,12 @@ are dev sets since) and which one is still unseen.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from understanding_vs_presidio import load_scorer  # the benchmark's own: one way to load it
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT.parent / "shared" / "eval" / "messages-dev.jsonl"
@@ -33,15 +33,6 @@ ROWS = [
     ("lang.accuracy", "≥ 0.95"),
     ("district.accuracy", "≥ 0.90"),
 ]
-
-
-def load_scorer(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("eval_score", path)
-    if spec is None or spec.loader is None:
-        sys.exit(f"no scorer at {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def scores(scorer: ModuleType, gold_path: Path) -> dict[str, float]:
@@ -67,7 +58,7 @@ def main() -> None:
     sets = {"dev": args.dev} | {p.stem: p for p in sorted(args.gold_dir.glob("heldout*.jsonl"))}
     if args.sets:
         sets = {name: sets[name] for name in args.sets.split(",")}
-    scorer = load_scorer(args.dev.parent / "score.py")
+    scorer = load_scorer(args.dev)  # the scorer next to the dev set
     table = {name: scores(scorer, path) for name, path in sets.items()}
     print(f"{'':26}{'target':>8}" + "".join(f"{name:>10}" for name in table))
     for metric, target in ROWS:
